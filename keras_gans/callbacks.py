@@ -1,0 +1,160 @@
+"""Keras callbacks that make a run watchable and resumable: sample grids, checkpoints, plots."""
+
+import csv
+import os
+
+import keras
+import numpy as np
+
+from keras_gans.checkpoint import save_training_state
+
+
+def to_uint8(images):
+    """[-1, 1] floats to 0-255 bytes."""
+    return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype("uint8")
+
+
+def tile(rows):
+    """(rows, cols, H, W, C) images (uint8, or floats in [-1, 1]) to one uint8 picture with a
+    1-pixel grey gutter, so neighbouring samples can be told apart."""
+    rows = np.asarray(rows)
+    rows = rows if rows.dtype == np.uint8 else to_uint8(rows)
+    n_rows, n_cols, height, width, channels = rows.shape
+    gutter = 1
+    grid = np.full((n_rows * (height + gutter) - gutter, n_cols * (width + gutter) - gutter,
+                    channels), 128, dtype="uint8")
+    for r in range(n_rows):
+        for c in range(n_cols):
+            top, left = r * (height + gutter), c * (width + gutter)
+            grid[top:top + height, left:left + width] = rows[r, c]
+    return grid
+
+
+def save_png(picture, path):
+    from PIL import Image
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    mode = "L" if picture.shape[-1] == 1 else "RGB"
+    tmp = path + ".tmp.png"
+    Image.fromarray(picture.squeeze(-1) if mode == "L" else picture, mode).save(tmp)
+    os.replace(tmp, path)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes the model's preview (fixed noise, or the method's own rows) as
+    `directory/epoch_0001.png` after each epoch, and to TensorBoard when `log_dir` is given."""
+
+    def __init__(self, directory, seed=0, log_dir=None):
+        super().__init__()
+        self.directory = directory
+        self.seed = seed
+        self.log_dir = log_dir
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        picture = tile(self.model.preview_rows(seed=self.seed))
+        save_png(picture, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"))
+        if self.log_dir:
+            import tensorflow as tf
+
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
+            with self._writer.as_default():
+                tf.summary.image("samples", picture[None], step=epoch + 1)
+            self._writer.flush()
+
+
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """Saves the whole training state after every epoch (see keras_gans.checkpoint)."""
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory = directory
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_training_state(self.model, self.directory, epoch + 1)
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """Appends one row per epoch to a CSV file and survives resume.
+
+    On resume, rows of epochs after the restored checkpoint are dropped (they were written by the
+    killed run after its last checkpoint and will be trained again), so every epoch appears once.
+    """
+
+    def __init__(self, path, resume_from_epoch=0):
+        super().__init__()
+        self.path = path
+        self.resume_from_epoch = resume_from_epoch
+
+    def on_train_begin(self, logs=None):
+        rows = read_history(self.path) if self.resume_from_epoch else []
+        self.rows = [row for row in rows if int(row["epoch"]) <= self.resume_from_epoch]
+        self._write()
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1}
+        row.update({key: float(value) for key, value in (logs or {}).items()})
+        self.rows.append(row)
+        self._write()
+
+    def _write(self):
+        keys = list(dict.fromkeys(key for row in self.rows for key in row)) or ["epoch"]
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(tmp, self.path)
+
+
+def read_history(path):
+    """The rows of a history CSV as dicts; [] if there is none yet."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class HistoryPlots(keras.callbacks.Callback):
+    """Redraws `losses.png` (every loss term) and `scores.png` (D(x), D(G(z))) from the history
+    CSV after each epoch, so a resumed run's plots cover the whole run."""
+
+    SCORES = ("d_real", "d_fake")
+
+    def __init__(self, history_path, directory):
+        super().__init__()
+        self.history_path = history_path
+        self.directory = directory
+
+    def on_epoch_end(self, epoch, logs=None):
+        rows = read_history(self.history_path)
+        if rows:
+            plot_history(rows, self.directory, self.SCORES)
+
+
+def plot_history(rows, directory, score_names):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(directory, exist_ok=True)
+    epochs = [int(row["epoch"]) for row in rows]
+    names = [key for key in rows[0] if key != "epoch"]
+    for filename, keys, ylabel in (
+        ("losses.png", [n for n in names if n not in score_names], "loss"),
+        ("scores.png", [n for n in names if n in score_names], "mean discriminator output"),
+    ):
+        figure, axes = plt.subplots(figsize=(7, 4))
+        for key in keys:
+            axes.plot(epochs, [float(row[key]) for row in rows], marker=".", label=key)
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(ylabel)
+        if keys:
+            axes.legend()
+        axes.grid(alpha=0.3)
+        figure.tight_layout()
+        figure.savefig(os.path.join(directory, filename))
+        plt.close(figure)

@@ -1,0 +1,48 @@
+"""Types shared by every data source: the user-facing error, the batched result and the unbatched source."""
+
+import dataclasses
+
+import tensorflow as tf
+
+from keras_gans.errors import UsageError
+
+# Above this many bytes of decoded uint8 pixels a source is streamed instead of held in memory
+# (about 120k RGB images at 64 px). Read at call time so tests can lower it.
+MEMORY_BUDGET_BYTES = 1_500_000_000
+
+
+class DataError(UsageError):
+    """A data problem the user can fix; the message is one line naming the problem and the fix."""
+
+
+@dataclasses.dataclass
+class ImageData:
+    """What a training run needs: batches for one epoch plus what the networks must be sized to."""
+
+    dataset: tf.data.Dataset
+    image_shape: tuple
+    num_examples: int
+    num_classes: int | None
+    class_names: list | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Examples:
+    """One split of a source before the shared pipeline resizes, caches, shuffles and batches it.
+
+    `dataset` yields `(image, label)`: a uint8 HWC image of any size and an int32 label (-1 when the
+    source has no labels). `size` is the square size the images must end up at. `in_memory` sources
+    already hold decoded images at that size, so the pipeline does not cache a second copy.
+    """
+
+    dataset: tf.data.Dataset
+    num_examples: int
+    channels: int
+    size: int
+    class_names: list | None = None
+    in_memory: bool = False
+
+
+def fits_in_memory(num_examples, size, channels):
+    """Whether the decoded uint8 images are small enough to keep in memory."""
+    return num_examples * size * size * channels <= MEMORY_BUDGET_BYTES

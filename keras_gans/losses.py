@@ -1,0 +1,111 @@
+"""Adversarial losses as pure functions of discriminator outputs.
+
+Every function takes logits (or critic scores), never probabilities, and returns the mean over the
+local batch. Scaling for distribution is the method's job, not the loss's, so these stay testable
+against hand-computed values.
+"""
+
+from keras import ops
+
+
+def _bce_with_logits(logits, target):
+    # log(1 + exp(-|x|)) + max(x, 0) - x * t: the numerically stable form.
+    logits = ops.cast(logits, "float32")
+    return ops.mean(
+        ops.relu(logits) - logits * target + ops.log1p(ops.exp(-ops.abs(logits)))
+    )
+
+
+def bce_discriminator_loss(real_logits, fake_logits):
+    """Goodfellow et al.'s discriminator loss: real is 1, fake is 0."""
+    return _bce_with_logits(real_logits, 1.0) + _bce_with_logits(fake_logits, 0.0)
+
+
+def bce_generator_loss(fake_logits):
+    """The non-saturating generator loss, -log D(G(z)), which keeps gradients alive early on."""
+    return _bce_with_logits(fake_logits, 1.0)
+
+
+def lsgan_discriminator_loss(real_logits, fake_logits):
+    """Mao et al.'s least squares loss with targets real 1, fake 0 (the 0.5 factor of the paper)."""
+    real = ops.cast(real_logits, "float32")
+    fake = ops.cast(fake_logits, "float32")
+    return 0.5 * ops.mean(ops.square(real - 1.0)) + 0.5 * ops.mean(ops.square(fake))
+
+
+def lsgan_generator_loss(fake_logits):
+    return 0.5 * ops.mean(ops.square(ops.cast(fake_logits, "float32") - 1.0))
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    real = ops.cast(real_logits, "float32")
+    fake = ops.cast(fake_logits, "float32")
+    return ops.mean(ops.relu(1.0 - real)) + ops.mean(ops.relu(1.0 + fake))
+
+
+def hinge_generator_loss(fake_logits):
+    return -ops.mean(ops.cast(fake_logits, "float32"))
+
+
+def wasserstein_critic_loss(real_scores, fake_scores):
+    """E[f(fake)] - E[f(real)]: minimising it maximises the critic's Wasserstein estimate."""
+    return ops.mean(ops.cast(fake_scores, "float32")) - ops.mean(
+        ops.cast(real_scores, "float32")
+    )
+
+
+def wasserstein_generator_loss(fake_scores):
+    return -ops.mean(ops.cast(fake_scores, "float32"))
+
+
+ADVERSARIAL_LOSSES = {
+    "bce": (bce_discriminator_loss, bce_generator_loss),
+    "lsgan": (lsgan_discriminator_loss, lsgan_generator_loss),
+    "hinge": (hinge_discriminator_loss, hinge_generator_loss),
+    "wasserstein": (wasserstein_critic_loss, wasserstein_generator_loss),
+}
+
+# Losses whose discriminator output reads as a probability after a sigmoid.
+PROBABILISTIC_LOSSES = {"bce"}
+
+
+def get_adversarial_loss(name):
+    """Returns (discriminator_loss, generator_loss) for a loss name."""
+    try:
+        return ADVERSARIAL_LOSSES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown loss {name!r}; choose one of {', '.join(sorted(ADVERSARIAL_LOSSES))}"
+        ) from None
+
+
+def gradient_penalty(critic, real, fake, epsilon, critic_inputs=()):
+    """Gulrajani et al.'s penalty: mean over samples of (||grad f(x_hat)|| - 1)^2.
+
+    `epsilon` holds one uniform draw per sample. The norm is taken as sqrt(sum + tiny) so its
+    gradient stays finite where the critic's gradient is exactly zero (sqrt'(0) is infinite).
+    `critic_inputs` are extra inputs (labels, say) passed to the critic after the image.
+    """
+    import tensorflow as tf  # the penalty needs a nested tape; Keras has no backend-neutral one.
+
+    epsilon = ops.reshape(ops.cast(epsilon, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
+    interpolated = epsilon * real + (1.0 - epsilon) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(interpolated)
+        scores = critic([interpolated, *critic_inputs] if critic_inputs else interpolated,
+                        training=True)
+    grads = ops.cast(tape.gradient(scores, interpolated), "float32")
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=tuple(range(1, len(grads.shape)))) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))
+
+
+def mean_absolute_error(a, b):
+    """L1 distance, the cycle-consistency and identity term of CycleGAN."""
+    return ops.mean(ops.abs(ops.cast(a, "float32") - ops.cast(b, "float32")))
+
+
+__all__ = [name for name in dir() if name.endswith("_loss")] + [
+    "get_adversarial_loss",
+    "gradient_penalty",
+    "mean_absolute_error",
+]

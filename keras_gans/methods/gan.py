@@ -1,0 +1,62 @@
+"""The GAN update (Goodfellow et al. 2014), shared by the `gan`, `dcgan` and `lsgan` recipes.
+
+The recipes differ only in their networks (MLP or DCGAN) and their loss (`bce`, `lsgan`, `hinge`).
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_gans import losses
+from keras_gans.methods.base import AdversarialModel
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class GAN(AdversarialModel):
+    """One discriminator update, then one generator update, per batch.
+
+    Real and fake batches go through the discriminator in separate calls, as in DCGAN: with
+    BatchNorm in the discriminator, a mixed batch would let it separate the two by their batch
+    statistics instead of by the images.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim=None, loss="bce", **kwargs):
+        super().__init__(generator, discriminator, latent_dim=latent_dim, **kwargs)
+        self.loss_name = loss
+        self.d_loss_fn, self.g_loss_fn = losses.get_adversarial_loss(loss)
+
+    def get_config(self):
+        return {**super().get_config(), "loss": self.loss_name}
+
+    def discriminator_score(self, logits):
+        """Mean D output as a probability where the loss defines one, else the raw score."""
+        logits = ops.cast(logits, "float32")
+        if self.loss_name in losses.PROBABILISTIC_LOSSES:
+            logits = ops.sigmoid(logits)
+        return ops.mean(logits)
+
+    def train_step(self, data):
+        real = self.images_of(data)
+        batch_size = ops.shape(real)[0]
+
+        fake = self.generator(self.sample_latent(batch_size), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = self.d_loss_fn(real_logits, fake_logits)
+            scaled = self.scale_loss(d_loss, self.d_optimizer)
+        self.apply_gradients(tape, scaled, self.d_optimizer, self.discriminator)
+
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.sample_latent(batch_size), training=True)
+            g_loss = self.g_loss_fn(self.discriminator(fake, training=True))
+            scaled = self.scale_loss(g_loss, self.g_optimizer)
+        self.apply_gradients(tape, scaled, self.g_optimizer, self.generator)
+        self.update_ema()
+
+        return self.record(
+            d_loss=d_loss,
+            g_loss=g_loss,
+            d_real=self.discriminator_score(real_logits),
+            d_fake=self.discriminator_score(fake_logits),
+        )

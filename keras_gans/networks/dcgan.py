@@ -1,0 +1,52 @@
+"""DCGAN generator and discriminator (Radford et al. 2015), sized to the image.
+
+A ladder of stride-2 layers: the generator starts at base x base (4 or 7) and doubles to the image
+size; the discriminator halves down to the same base. Widths halve on the way up and double on the
+way down, as in the paper's 64x64 figure.
+"""
+
+import keras
+
+from keras_gans.networks.layers import (
+    batch_norm, conv_init, output_image, output_logits, upsampling_plan)
+
+
+def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4,
+                          name="generator"):
+    """`filters` is the width of the last hidden layer; the first has filters * 2**(doublings-1)."""
+    size, _, channels = image_shape
+    base, doublings = upsampling_plan(size)
+    width = filters * 2 ** (doublings - 1)
+    z = keras.Input((latent_dim,), name="z")
+    x = keras.layers.Dense(base * base * width, use_bias=False, kernel_initializer=conv_init())(z)
+    x = keras.layers.Reshape((base, base, width))(x)
+    x = keras.layers.ReLU()(batch_norm()(x))
+    for _ in range(doublings - 1):
+        width //= 2
+        x = keras.layers.Conv2DTranspose(width, kernel_size, strides=2, padding="same",
+                                         use_bias=False, kernel_initializer=conv_init())(x)
+        x = keras.layers.ReLU()(batch_norm()(x))
+    x = keras.layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same",
+                                     kernel_initializer=conv_init())(x)
+    return keras.Model(z, output_image(x), name=name)
+
+
+def build_dcgan_discriminator(image_shape, filters=64, kernel_size=4, normalization="batch",
+                              name="discriminator"):
+    """`normalization`: "batch" (DCGAN), "layer" or None (WGAN-GP critics: the penalty is per sample)."""
+    size = image_shape[0]
+    _, doublings = upsampling_plan(size)
+    images = keras.Input(image_shape, name="images")
+    x = images
+    for i in range(doublings):
+        x = keras.layers.Conv2D(filters * 2 ** i, kernel_size, strides=2, padding="same",
+                                use_bias=i == 0 or normalization is None,
+                                kernel_initializer=conv_init())(x)
+        if i > 0 and normalization == "batch":
+            x = batch_norm()(x)
+        elif i > 0 and normalization == "layer":
+            x = keras.layers.LayerNormalization(axis=(1, 2, 3))(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Flatten()(x)
+    logits = keras.layers.Dense(1, kernel_initializer=conv_init())(x)
+    return keras.Model(images, output_logits(logits), name=name)

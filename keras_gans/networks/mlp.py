@@ -1,0 +1,30 @@
+"""Fully connected generator and discriminator of the original GAN (Goodfellow et al. 2014)."""
+
+import math
+
+import keras
+
+from keras_gans.networks.layers import output_image, output_logits
+
+
+def build_mlp_generator(image_shape, latent_dim=100, units=(256, 512, 1024), name="generator"):
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    for width in units:
+        x = keras.layers.Dense(width)(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Dense(math.prod(image_shape))(x)
+    x = keras.layers.Reshape(image_shape)(x)
+    return keras.Model(z, output_image(x), name=name)
+
+
+def build_mlp_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3,
+                            name="discriminator"):
+    """LeakyReLU and dropout: dropout keeps the MLP discriminator from memorising the data."""
+    images = keras.Input(image_shape, name="images")
+    x = keras.layers.Flatten()(images)
+    for width in units:
+        x = keras.layers.Dense(width)(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+        x = keras.layers.Dropout(dropout)(x)
+    return keras.Model(images, output_logits(keras.layers.Dense(1)(x)), name=name)

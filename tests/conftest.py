@@ -1,0 +1,43 @@
+"""Shared fixtures: where the read-only shared data lives (../shared from the project root)."""
+
+import os
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+# Two logical CPUs for the MirroredStrategy tests; must happen before TensorFlow initialises.
+_cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _require(path, what):
+    """Skip when shared data is absent on a developer machine; fail under CI=true, where it must exist."""
+    if path.exists():
+        return path
+    message = f"{what} not found at {path}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (required under CI=true)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def require_shared():
+    """`require_shared(path, what)` returns `path`, or skips (fails under CI=true) when it is missing."""
+    return _require
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    return _require(SHARED_DIR, "shared data folder")
+
+
+@pytest.fixture
+def tfds_data_dir(monkeypatch):
+    """TFDS_DATA_DIR if set, else ../shared/tensorflow_datasets; exported for the code under test."""
+    path = Path(os.environ.get("TFDS_DATA_DIR") or SHARED_DIR / "tensorflow_datasets")
+    _require(path, "TFDS data dir")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(path))
+    return path

@@ -1,0 +1,171 @@
+"""The GAN update's contract: each update touches only its own network, distribution and XLA
+change nothing, and the model round-trips through a .keras file."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+import keras_gans
+from keras_gans.networks import build_dcgan_discriminator, build_dcgan_generator
+
+SHAPE = (28, 28, 1)
+
+
+def small_gan(loss="bce", seed=1, ema_decay=0.999):
+    generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
+    discriminator = build_dcgan_discriminator(SHAPE, filters=8)
+    return keras_gans.GAN(generator, discriminator, loss=loss, seed=seed, ema_decay=ema_decay)
+
+
+def batch(n=8, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (n,) + SHAPE).astype("float32")
+
+
+def weights(network):
+    return [v.numpy().copy() for v in network.trainable_variables]
+
+
+def changed(before, network):
+    return any(not np.allclose(a, b.numpy()) for a, b in zip(before, network.trainable_variables))
+
+
+@pytest.mark.parametrize("loss", ["bce", "lsgan", "hinge"])
+def test_one_step_trains_both_networks_and_reports_metrics(loss):
+    gan = small_gan(loss)
+    gan.compile()
+    g_before, d_before = weights(gan.generator), weights(gan.discriminator)
+    logs = gan.train_on_batch(batch(), return_dict=True)
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(v) for v in logs.values())
+    assert changed(g_before, gan.generator) and changed(d_before, gan.discriminator)
+    assert int(gan.g_optimizer.iterations) == 1 and int(gan.d_optimizer.iterations) == 1
+
+
+def test_each_update_touches_only_its_own_network():
+    gan = small_gan()
+    gan.compile()
+    real = tf.constant(batch())
+    # Freeze one optimizer's effect by giving it a zero learning rate: the other update alone
+    # must leave the frozen network as it was.
+    for frozen, network in (("g_optimizer", gan.generator), ("d_optimizer", gan.discriminator)):
+        gan = small_gan()
+        optimizers = {"g_optimizer": keras.optimizers.SGD(0.1), "d_optimizer": keras.optimizers.SGD(0.1)}
+        optimizers[frozen] = keras.optimizers.SGD(0.0)
+        gan.compile(**optimizers)
+        network = gan.generator if frozen == "g_optimizer" else gan.discriminator
+        other = gan.discriminator if frozen == "g_optimizer" else gan.generator
+        before, other_before = weights(network), weights(other)
+        gan.train_on_batch(real)
+        assert not changed(before, network), f"{frozen} at lr 0 still moved its network"
+        assert changed(other_before, other)
+
+
+def test_ema_generator_follows_the_generator():
+    gan = small_gan(ema_decay=0.9)
+    gan.compile()
+    for _ in range(3):
+        gan.train_on_batch(batch())
+    ema = [v.numpy() for v in gan.ema_generator.variables]
+    raw = [v.numpy() for v in gan.generator.variables]
+    assert any(not np.allclose(a, b) for a, b in zip(ema, raw))  # an average, not a copy
+    assert gan.sampling_generator is gan.ema_generator
+    assert gan.generate(5, seed=3).shape == (5,) + SHAPE
+
+
+def test_generate_is_reproducible_and_in_range():
+    gan = small_gan()
+    a, b = gan.generate(6, seed=7), gan.generate(6, seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert a.min() >= -1 and a.max() <= 1
+
+
+def twin(model_fn, reference):
+    """A second model with the same weights (and, by construction, the same noise seed)."""
+    other = model_fn()
+    other.set_weights(reference.get_weights())
+    return other
+
+
+def run_steps(gan, steps=2, **compile_args):
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1),
+                **compile_args)
+    for step in range(steps):
+        logs = gan.train_on_batch(batch(seed=step), return_dict=True)
+    return logs
+
+
+class FixedNoiseGAN(keras_gans.GAN):
+    """XLA's random streams differ from TensorFlow's kernels for the same seed, so the update
+    itself is compared on fixed, distinct noise."""
+
+    def sample_latent(self, batch_size):
+        grid = keras.ops.arange(batch_size * self.latent_dim, dtype="float32")
+        return keras.ops.reshape(keras.ops.sin(grid), (batch_size, self.latent_dim))
+
+
+def fixed_noise_gan():
+    gan = small_gan()
+    return FixedNoiseGAN(gan.generator, gan.discriminator, seed=1)
+
+
+@pytest.mark.parametrize("mode", [{"jit_compile": True}, {"jit_compile": False}])
+def test_compiled_steps_agree_with_eager_steps(mode):
+    eager = fixed_noise_gan()
+    compiled = twin(fixed_noise_gan, eager)
+    eager_logs = run_steps(eager, run_eagerly=True)
+    compiled_logs = run_steps(compiled, **mode)
+    for key in eager_logs:
+        assert eager_logs[key] == pytest.approx(compiled_logs[key], rel=1e-4, abs=1e-5)
+    for a, b in zip(eager.get_weights(), compiled.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_mirrored_step_equals_single_device_step():
+    """Two replicas on one global batch give the weights one device gives on the same batch:
+    losses are scaled by 1/replicas, BatchNorm statistics are global and each replica takes its
+    own slice of the batch's noise."""
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    assert strategy.num_replicas_in_sync == 2
+    single = small_gan(ema_decay=0.99)
+    with strategy.scope():
+        mirrored = twin(lambda: small_gan(ema_decay=0.99), single)
+        mirrored.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
+    single.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
+    data = tf.data.Dataset.from_tensor_slices(batch(16)).batch(16)
+    single_logs = single.fit(data, epochs=1, verbose=0).history
+    mirrored_logs = mirrored.fit(data, epochs=1, verbose=0).history
+    for key in single_logs:
+        assert single_logs[key][0] == pytest.approx(mirrored_logs[key][0], rel=1e-4, abs=1e-5)
+    moved = [not np.allclose(a, b) for a, b in zip(single.get_weights(), small_gan().get_weights())]
+    assert any(moved)
+    for a, b in zip(single.get_weights(), mirrored.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_replicas_draw_different_noise():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        gan = small_gan()
+
+    @tf.function
+    def draw():
+        return strategy.run(lambda: gan.sample_latent(4))
+
+    per_replica = strategy.experimental_local_results(draw())
+    assert not np.allclose(per_replica[0].numpy(), per_replica[1].numpy())
+    single = small_gan()
+    np.testing.assert_allclose(np.concatenate([r.numpy() for r in per_replica]),
+                               single.sample_latent(8).numpy(), rtol=1e-6)
+
+
+def test_keras_file_round_trip(tmp_path):
+    gan = small_gan(loss="lsgan")
+    run_steps(gan, steps=1)
+    path = str(tmp_path / "gan.keras")
+    gan.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, keras_gans.GAN) and loaded.loss_name == "lsgan"
+    np.testing.assert_allclose(loaded.generate(4, seed=1), gan.generate(4, seed=1), atol=1e-6)
+    assert int(loaded.g_optimizer.iterations) == 1
+    loaded.train_on_batch(batch())  # and it keeps training

@@ -1,0 +1,83 @@
+"""Losses against values computed by hand."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gans import losses
+
+
+def _np(x):
+    return float(np.asarray(x))
+
+
+def test_bce_matches_hand_computation():
+    real, fake = np.array([2.0, -1.0]), np.array([0.5, -3.0])
+    softplus = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    # -log sigmoid(x) = softplus(-x); -log(1 - sigmoid(x)) = softplus(x)
+    expected_d = np.mean([softplus(-2.0), softplus(1.0)]) + np.mean([softplus(0.5), softplus(-3.0)])
+    assert _np(losses.bce_discriminator_loss(real, fake)) == pytest.approx(expected_d, rel=1e-6)
+    expected_g = np.mean([softplus(-0.5), softplus(3.0)])
+    assert _np(losses.bce_generator_loss(fake)) == pytest.approx(expected_g, rel=1e-6)
+
+
+def test_bce_is_finite_for_extreme_logits():
+    value = losses.bce_discriminator_loss(np.array([1e4, -1e4]), np.array([-1e4, 1e4]))
+    assert np.isfinite(_np(value))
+
+
+def test_least_squares_losses():
+    real, fake = np.array([1.0, 0.0]), np.array([0.5, 2.0])
+    assert _np(losses.lsgan_discriminator_loss(real, fake)) == pytest.approx(
+        0.5 * np.mean([0.0, 1.0]) + 0.5 * np.mean([0.25, 4.0]))
+    assert _np(losses.lsgan_generator_loss(fake)) == pytest.approx(0.5 * np.mean([0.25, 1.0]))
+
+
+def test_hinge_and_wasserstein_losses():
+    real, fake = np.array([0.5, 2.0]), np.array([-2.0, 0.0])
+    assert _np(losses.hinge_discriminator_loss(real, fake)) == pytest.approx(
+        np.mean([0.5, 0.0]) + np.mean([0.0, 1.0]))
+    assert _np(losses.hinge_generator_loss(fake)) == pytest.approx(1.0)
+    assert _np(losses.wasserstein_critic_loss(real, fake)) == pytest.approx(-1.0 - 1.25)
+    assert _np(losses.wasserstein_generator_loss(fake)) == pytest.approx(1.0)
+
+
+def test_unknown_loss_names_the_choices():
+    with pytest.raises(ValueError, match="bce"):
+        losses.get_adversarial_loss("nope")
+
+
+def test_gradient_penalty_of_a_linear_critic_is_analytic():
+    # f(x) = <w, x>: the gradient is w everywhere, so the penalty is (||w|| - 1)^2 exactly.
+    w = tf.constant(np.arange(1, 13, dtype="float32").reshape(1, 2, 2, 3) / 10.0)
+
+    def critic(x, training=None):
+        return tf.reduce_sum(x * w, axis=(1, 2, 3))
+
+    real = tf.random.normal((5, 2, 2, 3))
+    fake = tf.random.normal((5, 2, 2, 3))
+    penalty = losses.gradient_penalty(critic, real, fake, tf.random.uniform((5,)))
+    expected = (np.linalg.norm(w.numpy()) - 1.0) ** 2
+    assert _np(penalty) == pytest.approx(expected, rel=1e-5)
+
+
+def test_gradient_penalty_has_finite_gradient_at_zero_gradient():
+    # f(x) = v * sum(x) with v = 0: the input gradient is exactly zero, where the gradient of a
+    # plain sqrt norm is inf * 0 = NaN.
+    v = tf.Variable(0.0)
+
+    def critic(x, training=None):
+        return v * tf.reduce_sum(x, axis=(1, 2, 3))
+
+    x = tf.ones((3, 2, 2, 1))
+    with tf.GradientTape() as tape:
+        penalty = losses.gradient_penalty(critic, x, -x, tf.fill((3,), 0.5))
+    grad = tape.gradient(penalty, v)
+    assert _np(penalty) == pytest.approx(1.0, abs=1e-5)
+    assert np.isfinite(grad.numpy())
+
+
+def test_mean_absolute_error():
+    assert _np(losses.mean_absolute_error(np.array([1.0, -1.0]), np.array([0.0, 1.0]))) == 1.5
