@@ -1,4 +1,4 @@
-"""The command line: `keras-gans train|generate|export`, and `python train.py` for `train`.
+"""The command line: `keras-gans train|generate|evaluate`, and `python train.py` for `train`.
 
 Only wiring: parse, resolve the config, call keras_gans.run / the SavedModel, report. Bad input
 ends in a one-line `error: ...` on stderr and exit status 2.
@@ -49,39 +49,44 @@ def command_train(args):
     run.train(config, resume=args.resume)
 
 
-def _saved_model_dir(path):
-    """A SavedModel folder, or a run folder's exported generator."""
-    for candidate in (path, os.path.join(path, "export", "generator")):
-        if os.path.exists(os.path.join(candidate, "saved_model.pb")):
-            return candidate
-    from keras_gans.errors import UsageError
-
-    raise UsageError(f"{path} is neither a SavedModel nor a run folder with export/generator; "
-                     "pass a finished run folder or its export/generator")
-
-
 def command_generate(args):
     import numpy as np
-    import tensorflow as tf
 
     from keras_gans.callbacks import save_png, tile
+    from keras_gans.errors import UsageError
+    from keras_gans.export import sample_saved_model
 
-    generator = tf.saved_model.load(_saved_model_dir(args.model))
-    serve = generator.signatures["serving_default"]
-    inputs = serve.structured_input_signature[1]
-    latent_dim = inputs["z"].shape[-1]
-    rng = np.random.default_rng(args.seed)
-    feed = {"z": tf.constant(rng.standard_normal((args.n, latent_dim)), tf.float32)}
-    if "label" in inputs:
-        labels = np.full(args.n, args.label) if args.label is not None else np.arange(args.n) % 10
-        feed["label"] = tf.constant(labels, tf.int32)
-    images = serve(**feed)["images"].numpy()
+    if args.n <= 0:
+        raise UsageError(f"-n must be a positive number of samples, got {args.n}")
+    labels = np.full(args.n, args.label) if args.label is not None else None
+    images = sample_saved_model(args.model, args.n, seed=args.seed, labels=labels)
     columns = int(np.ceil(np.sqrt(args.n)))
     rows = int(np.ceil(args.n / columns))
     padded = np.zeros((rows * columns,) + images.shape[1:], "uint8")
     padded[:args.n] = images
     save_png(tile(padded.reshape((rows, columns) + images.shape[1:])), args.out)
     print(f"wrote {args.n} samples to {args.out}")
+
+
+def command_evaluate(args):
+    """Scores samples of an exported generator with the data's reference classifier."""
+    from keras_gans import config as config_lib
+    from keras_gans.errors import UsageError
+    from keras_gans.export import sample_saved_model
+    from keras_gans.metrics import classifier_scores, real_images, reference_classifier
+
+    stored = os.path.join(args.model, "config.yaml")
+    config = config_lib.load_yaml(stored) if os.path.exists(stored) else {}
+    data = args.data or config.get("data")
+    if not data:
+        raise UsageError("pass --data NAME: the SavedModel does not say which data it learned")
+    size, channels = config.get("image_size"), config.get("channels")
+    samples = sample_saved_model(args.model, args.n, seed=args.seed)
+    size = size or samples.shape[1]
+    classifier = reference_classifier(data, size, channels or samples.shape[-1])
+    real, _ = real_images(data, size, channels or samples.shape[-1], n=args.n)
+    scores = classifier_scores(classifier, samples.astype("float32") / 127.5 - 1.0, real)
+    print(f"{args.n} samples of {args.model} on {data}'s reference classifier: {scores}")
 
 
 def build_parser():
@@ -97,6 +102,12 @@ def build_parser():
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--label", type=int, help="class to draw, for conditional models")
     generate.set_defaults(handler=command_generate)
+    evaluate = commands.add_parser("evaluate", help="score samples with a reference classifier")
+    evaluate.add_argument("--model", required=True, help="run folder or SavedModel folder")
+    evaluate.add_argument("--data", help="labelled dataset to score against (default: the run's)")
+    evaluate.add_argument("-n", type=int, default=2000, help="number of samples")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.set_defaults(handler=command_evaluate)
     return parser
 
 

@@ -43,3 +43,36 @@ def export_generator(model, directory):
         if os.path.exists(staging):
             shutil.rmtree(staging)
     return directory
+
+
+def find_saved_model(path):
+    """A SavedModel folder, or a run folder's exported generator."""
+    from keras_gans.errors import UsageError
+
+    for candidate in (path, os.path.join(path, "export", "generator")):
+        if os.path.exists(os.path.join(candidate, "saved_model.pb")):
+            return candidate
+    raise UsageError(f"{path} is neither a SavedModel nor a run folder with export/generator; "
+                     "pass a finished run folder or its export/generator")
+
+
+def sample_saved_model(path, n, seed=0, labels=None, batch_size=500):
+    """`n` uint8 images from an exported noise-to-image generator (numpy, NHWC).
+
+    Conditional generators take `labels` (one per sample); without them, classes cycle 0..K-1.
+    """
+    import numpy as np
+
+    serve = tf.saved_model.load(find_saved_model(path)).signatures["serving_default"]
+    inputs = serve.structured_input_signature[1]
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, inputs["z"].shape[-1])).astype("float32")
+    if "label" in inputs and labels is None:
+        labels = np.arange(n) % 10
+    batches = []
+    for start in range(0, n, batch_size):
+        feed = {"z": tf.constant(z[start:start + batch_size])}
+        if "label" in inputs:
+            feed["label"] = tf.constant(np.asarray(labels[start:start + batch_size]), tf.int32)
+        batches.append(serve(**feed)["images"].numpy())
+    return np.concatenate(batches)

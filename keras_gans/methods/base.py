@@ -23,52 +23,31 @@ def _replica_context():
 
 
 class AdversarialModel(keras.Model):
-    """Base of the methods: pairs of networks, each with its own optimizer.
+    """Base of every method: networks, each trained by its own optimizer.
 
-    `networks` maps an optimizer name to the network it trains, e.g.
-    {"g_optimizer": generator, "d_optimizer": discriminator}; `compile` takes one optimizer per name.
+    A subclass sets `networks`, a mapping from optimizer name to the network that optimizer
+    trains (e.g. {"g_optimizer": generator, "d_optimizer": discriminator}); `compile` takes one
+    optimizer per name, and `metric_names` lists what `train_step` reports through `record`.
     """
 
-    metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
+    metric_names = ()
 
-    def __init__(self, generator, discriminator, latent_dim=None, ema_decay=0.999, seed=None,
-                 **kwargs):
+    def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.generator = generator
-        self.discriminator = discriminator
-        self.latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
-        self.ema_decay = float(ema_decay or 0.0)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="train_noise")
-        self.ema_generator = self._make_ema(generator) if self.ema_decay else None
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.built = True
 
-    # ----------------------------------------------------------------- configuration
     @property
     def networks(self):
-        return {"g_optimizer": self.generator, "d_optimizer": self.discriminator}
+        raise NotImplementedError
 
     def default_optimizer(self, name):
         return keras.optimizers.Adam(2e-4, beta_1=0.5)
 
     def get_config(self):
-        config = {
-            "name": self.name,
-            "latent_dim": self.latent_dim,
-            "ema_decay": self.ema_decay,
-            "seed": self.seed,
-        }
-        for attribute in ("generator", "discriminator"):
-            config[attribute] = keras.saving.serialize_keras_object(getattr(self, attribute))
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for attribute in ("generator", "discriminator"):
-            config[attribute] = keras.saving.deserialize_keras_object(config[attribute])
-        return cls(**config)
+        return {"name": self.name, "seed": self.seed}
 
     def compile(self, jit_compile=False, run_eagerly=False, **optimizers):
         """Takes one optimizer per network (`g_optimizer=`, `d_optimizer=`, ...).
@@ -123,27 +102,24 @@ class AdversarialModel(keras.Model):
         """The image batch of a dataset element, which may carry labels."""
         return data[0] if isinstance(data, (tuple, list)) else data
 
-    def sample_latent(self, batch_size):
-        """Noise for this replica's share of the global batch.
+    def replica_share(self, draw, batch_size, shape=()):
+        """This replica's share of random draws made for the global batch.
 
-        A SeedGenerator is mirrored, so every replica would draw the same numbers; drawing the
-        global batch's noise and slicing it gives each replica distinct noise, and the same noise
-        a single device would draw for the whole batch.
+        A SeedGenerator is mirrored, so every replica would draw the same numbers; drawing for
+        the global batch and slicing gives each replica distinct draws, and the same draws a
+        single device would make for the whole batch. `draw(shape, seed=...)` is a keras.random
+        function.
         """
         replica, replicas = _replica_context()
-        shape = (batch_size * replicas, self.latent_dim)
-        noise = keras.random.normal(shape, seed=self.seed_generator)
+        values = draw((batch_size * replicas,) + tuple(shape), seed=self.seed_generator)
         if replicas == 1:
-            return noise
-        return ops.slice(noise, (replica * batch_size, 0), (batch_size, self.latent_dim))
+            return values
+        return ops.slice(values, (replica * batch_size,) + (0,) * len(shape),
+                         (batch_size,) + tuple(shape))
 
     def sample_uniform(self, batch_size):
-        """Per-sample uniform draws in [0, 1), sliced per replica like `sample_latent`."""
-        replica, replicas = _replica_context()
-        draws = keras.random.uniform((batch_size * replicas,), seed=self.seed_generator)
-        if replicas == 1:
-            return draws
-        return ops.slice(draws, (replica * batch_size,), (batch_size,))
+        """Per-sample uniform draws in [0, 1) (interpolation weights, say)."""
+        return self.replica_share(keras.random.uniform, batch_size)
 
     @staticmethod
     def scale_loss(loss, optimizer):
@@ -166,6 +142,47 @@ class AdversarialModel(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+
+class NoiseToImageModel(AdversarialModel):
+    """A generator from latent noise to images and a discriminator (or critic) of images.
+
+    Sampling and export use an exponential moving average of the generator when `ema_decay` > 0.
+    """
+
+    metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, generator, discriminator, latent_dim=None, ema_decay=0.999, seed=None,
+                 **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
+        self.ema_decay = float(ema_decay or 0.0)
+        self.ema_generator = self._make_ema(generator) if self.ema_decay else None
+
+    @property
+    def networks(self):
+        return {"g_optimizer": self.generator, "d_optimizer": self.discriminator}
+
+    def get_config(self):
+        config = {**super().get_config(), "latent_dim": self.latent_dim,
+                  "ema_decay": self.ema_decay}
+        for attribute in ("generator", "discriminator"):
+            config[attribute] = keras.saving.serialize_keras_object(getattr(self, attribute))
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for attribute in ("generator", "discriminator"):
+            config[attribute] = keras.saving.deserialize_keras_object(config[attribute])
+        return cls(**config)
+
+    def sample_latent(self, batch_size):
+        """Latent noise for this replica's share of the global batch (see `replica_share`)."""
+        return self.replica_share(keras.random.normal, batch_size, (self.latent_dim,))
 
     # ----------------------------------------------------------------- EMA generator
     @staticmethod

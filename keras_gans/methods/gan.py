@@ -8,11 +8,11 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gans import losses
-from keras_gans.methods.base import AdversarialModel
+from keras_gans.methods.base import NoiseToImageModel
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
-class GAN(AdversarialModel):
+class GAN(NoiseToImageModel):
     """One discriminator update, then one generator update, per batch.
 
     Real and fake batches go through the discriminator in separate calls, as in DCGAN: with

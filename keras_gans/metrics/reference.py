@@ -1,0 +1,71 @@
+"""Reference classifiers: a small CNN trained once on a labelled dataset's real images, cached,
+and used to score samples (keras_gans.metrics.classifier_scores).
+
+Not Inception: no weights to download, seconds to train on a CPU, and its features know digits.
+"""
+
+import os
+import pathlib
+
+import keras
+import numpy as np
+
+from keras_gans.data import DataError, load_dataset
+
+
+def cache_dir():
+    root = os.environ.get("KERAS_GANS_CACHE") or pathlib.Path.home() / ".cache" / "keras_gans"
+    return pathlib.Path(root) / "classifiers"
+
+
+def build_classifier(image_shape, num_classes):
+    """Two conv blocks, a 128-unit feature layer (named `features`) and logits."""
+    images = keras.Input(image_shape)
+    x = images
+    for filters in (32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Dropout(0.3)(keras.layers.Flatten()(x))
+    features = keras.layers.Dense(128, activation="relu", name="features")(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(features)
+    return keras.Model(images, logits, name="reference_classifier")
+
+
+def reference_classifier(data, image_size=None, channels=None, epochs=None, verbose=0):
+    """The cached classifier for `data` at this size, trained on its train split if missing."""
+    train = load_dataset(data, image_size, batch_size=128, channels=channels, with_labels=True,
+                         split="train", seed=0)
+    size, _, depth = train.image_shape
+    path = cache_dir() / f"{data.replace('/', '_').replace(':', '_')}-{size}px-{depth}ch.keras"
+    if path.exists():
+        return keras.models.load_model(path)
+    classifier = build_classifier(train.image_shape, train.num_classes)
+    classifier.compile(keras.optimizers.Adam(1e-3),
+                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       metrics=["accuracy"])
+    # Small sets need more passes; about 100k images seen is plenty for these networks.
+    epochs = epochs or max(2, min(40, 100_000 // train.num_examples))
+    classifier.fit(train.dataset, epochs=epochs, verbose=verbose)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.keras")
+    classifier.save(tmp)
+    os.replace(tmp, path)
+    return classifier
+
+
+def real_images(data, image_size=None, channels=None, n=2000):
+    """Up to `n` real images (and labels) from the test split, else the train split."""
+    for split in ("test", "train"):
+        try:
+            source = load_dataset(data, image_size, batch_size=min(n, 500), channels=channels,
+                                  with_labels=True, split=split, shuffle=True, seed=0)
+        except DataError:  # no such split: fall back to train
+            continue
+        images, labels = [], []
+        for batch_images, batch_labels in source.dataset:
+            images.append(batch_images.numpy())
+            labels.append(batch_labels.numpy())
+            if sum(len(b) for b in images) >= n:
+                break
+        return np.concatenate(images)[:n], np.concatenate(labels)[:n]
+    raise DataError(f"no labelled split of {data!r} to take real images from")
