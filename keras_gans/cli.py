@@ -111,10 +111,21 @@ def build_parser():
     return parser
 
 
+def find_devices_quietly():
+    """Initialises TensorFlow's devices with native stderr muted: on a machine without a GPU a
+    CUDA build logs a failed cuInit there, which is noise to a command-line user."""
+    import tensorflow as tf
+
+    from keras_gans import _mute_native_stderr
+
+    _mute_native_stderr(tf.config.list_logical_devices)
+
+
 def main(argv=None):
     from keras_gans.errors import UsageError
 
     args = build_parser().parse_args(argv)
+    find_devices_quietly()
     try:
         args.handler(args)
     except UsageError as error:
