@@ -6,6 +6,7 @@ faster and more telling for digits.
 """
 
 import dataclasses
+import warnings
 
 import keras
 import numpy as np
@@ -17,10 +18,12 @@ def frechet_distance(features_a, features_b):
     mu_a, mu_b = features_a.mean(0), features_b.mean(0)
     cov_a = np.cov(features_a, rowvar=False)
     cov_b = np.cov(features_b, rowvar=False)
-    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
-    if not np.isfinite(covmean).all():  # singular product: regularise, as FID implementations do
-        eps = 1e-6 * np.eye(len(cov_a))
-        covmean = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
+    with warnings.catch_warnings():  # ReLU features can be constant: a singular product is normal
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(cov_a @ cov_b)
+        if not np.isfinite(covmean).all():  # regularise, as FID implementations do
+            eps = 1e-6 * np.eye(len(cov_a))
+            covmean = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * covmean.real))
 
 

@@ -43,8 +43,8 @@ def reference_classifier(data, image_size=None, channels=None, epochs=None, verb
     classifier.compile(keras.optimizers.Adam(1e-3),
                        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                        metrics=["accuracy"])
-    # Small sets need more passes; about 100k images seen is plenty for these networks.
-    epochs = epochs or max(2, min(40, 100_000 // train.num_examples))
+    # Small sets need more passes; about 60k images seen is plenty for these networks.
+    epochs = epochs or max(2, min(25, 60_000 // train.num_examples))
     classifier.fit(train.dataset, epochs=epochs, verbose=verbose)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.keras")

@@ -1,0 +1,76 @@
+"""Training throughput in images per second, for choosing defaults by measurement.
+
+    python benchmarks/throughput.py --method dcgan --data mnist --batch-size 64 --steps 200
+    python benchmarks/throughput.py --compare   # oneDNN on/off x XLA on/off, one process each
+
+An image is one real image consumed by a train step. The first steps (tracing, compilation,
+caching the data) are excluded. Not part of the tests: timings depend on the machine and its load.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def measure(args):
+    import keras
+
+    import keras_gans
+    from keras_gans.config import TrainConfig
+    from keras_gans.data import load_dataset
+
+    config = TrainConfig(method=args.method, data=args.data, batch_size=args.batch_size,
+                         image_size=args.image_size, xla=args.xla)
+    data = load_dataset(args.data, args.image_size, args.batch_size, seed=0)
+    model = keras_gans.recipes.build_from_config(config, data.image_shape, data.num_classes)
+    dataset = data.dataset.repeat()
+    model.fit(dataset, epochs=1, steps_per_epoch=args.warmup, verbose=0)
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
+    clock = Clock()
+    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0, callbacks=[clock])
+    seconds = time.perf_counter() - clock.start
+    return {"method": args.method, "data": args.data, "batch_size": args.batch_size,
+            "xla": args.xla, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+            "images_per_second": round(args.steps * args.batch_size / seconds, 1)}
+
+
+def compare(args):
+    """Each setting in its own process: oneDNN is fixed when TensorFlow loads."""
+    for onednn in ("1", "0"):
+        for xla in (False, True):
+            command = [sys.executable, __file__, "--method", args.method, "--data", args.data,
+                       "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+                       "--warmup", str(args.warmup)] + (["--xla"] if xla else [])
+            if args.image_size:
+                command += ["--image-size", str(args.image_size)]
+            env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            output = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            print(output.stdout.strip().splitlines()[-1], flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--method", default="dcgan")
+    parser.add_argument("--data", default="mnist")
+    parser.add_argument("--image-size", type=int)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--xla", action="store_true")
+    parser.add_argument("--compare", action="store_true")
+    args = parser.parse_args()
+    if args.compare:
+        compare(args)
+    else:
+        print(json.dumps(measure(args)))
+
+
+if __name__ == "__main__":
+    main()
