@@ -169,3 +169,23 @@ def test_keras_file_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.generate(4, seed=1), gan.generate(4, seed=1), atol=1e-6)
     assert int(loaded.g_optimizer.iterations) == 1
     loaded.train_on_batch(batch())  # and it keeps training
+
+
+@pytest.fixture
+def mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_mixed_precision_wraps_each_optimizer_and_keeps_outputs_float32(mixed_precision):
+    gan = small_gan()
+    gan.compile()
+    for optimizer in gan.optimizers.values():
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    assert gan.g_optimizer is not gan.d_optimizer
+    assert gan.generator.outputs[0].dtype == "float32"
+    assert gan.discriminator.outputs[0].dtype == "float32"
+    logs = gan.train_on_batch(batch(), return_dict=True)
+    assert all(np.isfinite(v) for v in logs.values())
+    assert gan.generate(2).dtype == np.float32
