@@ -33,25 +33,20 @@ def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4
 
 def build_dcgan_discriminator(image_shape, filters=64, kernel_size=4, normalization="batch",
                               name="discriminator"):
-    """`normalization`: "batch" (DCGAN), "spectral" (Miyato et al.: every layer's Lipschitz
-    constant bounded, no batch coupling), "layer" or None (WGAN-GP critics: the penalty is per
-    sample, so no batch statistics)."""
+    """`normalization`: "batch" (DCGAN), "layer" or None (WGAN-GP critics: the penalty is per sample)."""
     size = image_shape[0]
     _, doublings = upsampling_plan(size)
     images = keras.Input(image_shape, name="images")
     x = images
-    spectral = normalization == "spectral"
     for i in range(doublings):
-        conv = keras.layers.Conv2D(filters * 2 ** i, kernel_size, strides=2, padding="same",
-                                   use_bias=i == 0 or normalization in (None, "spectral"),
-                                   kernel_initializer=conv_init())
-        x = (keras.layers.SpectralNormalization(conv) if spectral else conv)(x)
+        x = keras.layers.Conv2D(filters * 2 ** i, kernel_size, strides=2, padding="same",
+                                use_bias=i == 0 or normalization is None,
+                                kernel_initializer=conv_init())(x)
         if i > 0 and normalization == "batch":
             x = batch_norm()(x)
         elif i > 0 and normalization == "layer":
             x = keras.layers.LayerNormalization(axis=(1, 2, 3))(x)
         x = keras.layers.LeakyReLU(0.2)(x)
     x = keras.layers.Flatten()(x)
-    dense = keras.layers.Dense(1, kernel_initializer=conv_init())
-    logits = (keras.layers.SpectralNormalization(dense) if spectral else dense)(x)
+    logits = keras.layers.Dense(1, kernel_initializer=conv_init())(x)
     return keras.Model(images, output_logits(logits), name=name)
