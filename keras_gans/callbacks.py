@@ -158,3 +158,34 @@ def plot_history(rows, directory, score_names):
         figure.tight_layout()
         figure.savefig(os.path.join(directory, filename))
         plt.close(figure)
+
+
+def linear_decay_factor(epoch, epochs, constant_epochs):
+    """Multiplier of the initial learning rate for 0-based `epoch` of `epochs`: 1 for the first
+    `constant_epochs`, then down by equal steps towards 0, which it would reach at epoch `epochs`.
+
+    CycleGAN's rule (100 constant + 100 decaying epochs, 1 - max(0, k - 100) / 101 at 1-based
+    epoch k) scaled to any length: the last epoch still trains, at 1 / (decaying epochs + 1).
+    """
+    decaying = epochs - constant_epochs
+    return 1.0 - max(0, epoch - constant_epochs + 1) / (decaying + 1)
+
+
+class LinearDecay(keras.callbacks.Callback):
+    """Sets each optimizer's learning rate to initial x `linear_decay_factor` when an epoch begins.
+
+    The rate is a function of the epoch alone, so a resumed run (fit with `initial_epoch`) picks
+    up the schedule where it stopped. `initial_rates` maps names in `model.optimizers` to the
+    rates before any decay: read them from the config, not from an optimizer restored mid-decay.
+    """
+
+    def __init__(self, initial_rates, epochs, constant_epochs):
+        super().__init__()
+        self.initial_rates = dict(initial_rates)
+        self.epochs = epochs
+        self.constant_epochs = constant_epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        factor = linear_decay_factor(epoch, self.epochs, self.constant_epochs)
+        for name, rate in self.initial_rates.items():
+            self.model.optimizers[name].learning_rate = rate * factor

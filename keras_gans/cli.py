@@ -1,4 +1,4 @@
-"""The command line: `keras-gans train|generate|evaluate`, and `python train.py` for `train`.
+"""The command line: `keras-gans train|generate|evaluate|translate`; `python train.py` is `train`.
 
 Only wiring: parse, resolve the config, call keras_gans.run / the SavedModel, report. Bad input
 ends in a one-line `error: ...` on stderr and exit status 2.
@@ -28,10 +28,16 @@ def _add_train_arguments(parser):
                         help="jit-compile the train step with XLA")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --output from its last checkpoint")
+    parser.add_argument("--generator", help="generator network: mlp, dcgan; resnet, unet (cyclegan)")
+    parser.add_argument("--augment", help="jitter, affine or jitter+affine")
+    parser.add_argument("--lambda-cycle", type=float, help="cyclegan's cycle loss weight (10)")
+    parser.add_argument("--lambda-identity", type=float,
+                        help="cyclegan's identity loss weight, times --lambda-cycle (0.5)")
 
 
 TRAIN_KEYS = ("method", "data", "epochs", "batch_size", "image_size", "steps_per_epoch",
-              "output", "name", "seed", "strategy", "xla")
+              "output", "name", "seed", "strategy", "xla", "generator", "augment", "lambda_cycle",
+              "lambda_identity")
 
 
 def command_train(args):
@@ -89,6 +95,50 @@ def command_evaluate(args):
     print(f"{args.n} samples of {args.model} on {data}'s reference classifier: {scores}")
 
 
+def command_translate(args):
+    """Translates image files (or every image in folders) with an exported CycleGAN into --out."""
+    from pathlib import Path
+
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_gans.callbacks import save_png
+    from keras_gans.data.folders import list_images, read_image
+    from keras_gans.errors import UsageError
+    from keras_gans.export import load_translation
+
+    if args.batch_size <= 0:
+        raise UsageError(f"--batch-size must be positive, got {args.batch_size}")
+    serve, (size, _, channels) = load_translation(args.model, args.direction)
+    out = Path(args.out)
+    jobs = []  # (image file, PNG to write)
+    for given in map(Path, args.inputs):
+        if given.is_dir():
+            jobs += [(file, out / file.relative_to(given).with_suffix(".png"))
+                     for file in list_images(given)]
+        elif given.is_file():
+            jobs.append((given, out / f"{given.stem}.png"))
+        else:
+            raise UsageError(f"{given} is neither an image file nor a folder; pass images or folders")
+    written = 0
+    for start in range(0, len(jobs), args.batch_size):
+        chunk = [(read_image(file, size), target) for file, target in jobs[start:start + args.batch_size]]
+        chunk = [(image, target) for image, target in chunk if image is not None]
+        if not chunk:
+            continue
+        images = tf.constant(np.stack([image for image, _ in chunk]))
+        if channels == 1:
+            images = tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(images, tf.float32))),
+                             tf.uint8)
+        for translated, (_, target) in zip(serve(images=images)["images"].numpy(), chunk):
+            save_png(translated, str(target))
+        written += len(chunk)
+    if not written:
+        raise UsageError(f"no readable image among {len(jobs)} files; pass jpg, png, bmp or gif images")
+    skipped = f" ({len(jobs) - written} unreadable skipped)" if written < len(jobs) else ""
+    print(f"translated {written} images {args.direction} into {out}{skipped}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="keras-gans", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +158,13 @@ def build_parser():
     evaluate.add_argument("-n", type=int, default=2000, help="number of samples")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.set_defaults(handler=command_evaluate)
+    translate = commands.add_parser("translate", help="translate images with a CycleGAN run")
+    translate.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
+    translate.add_argument("--model", required=True, help="run folder or SavedModel folder")
+    translate.add_argument("--direction", choices=["a2b", "b2a"], default="a2b")
+    translate.add_argument("--out", required=True, help="folder to write the translated PNGs to")
+    translate.add_argument("--batch-size", type=int, default=32)
+    translate.set_defaults(handler=command_translate)
     return parser
 
 

@@ -35,7 +35,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     seed: int = 0
     # networks
-    generator: str | None = None       # mlp, dcgan (default per method)
+    generator: str | None = None       # mlp, dcgan; resnet, unet for cyclegan (default per method)
     latent_dim: int = 100
     g_filters: int = 64
     d_filters: int = 64
@@ -46,8 +46,16 @@ class TrainConfig:
     d_lr: float | None = None
     beta_1: float | None = None
     beta_2: float | None = None
+    n_critic: int | None = None        # critic updates per generator update (WGAN family)
+    clip_value: float | None = None    # WGAN's critic weight clip
+    gp_weight: float | None = None     # WGAN-GP's gradient penalty weight (lambda)
     ema_decay: float = 0.999           # 0 disables the EMA generator
     augment: str | None = None
+    # translation (cyclegan)
+    lambda_cycle: float | None = None     # weight of the L1 cycle loss
+    lambda_identity: float | None = None  # weight of the L1 identity loss, times lambda_cycle
+    pool_size: int | None = None          # generated images the discriminators learn from
+    lr_decay_start: float | None = None   # share of the epochs before the LR decays linearly to 0
     # execution
     strategy: str = "auto"             # auto, mirrored, multiworker, cpu
     xla: bool = False
@@ -108,9 +116,14 @@ def load_yaml(path):
     return validate(values, source=str(path))
 
 
+# Data whose recipe is named after another dataset: both digit pairs train like digits.
+RECIPE_NAMES = {"digits2digits-m": "digits", "mnist2svhn": "digits"}
+
+
 def recipe_path(method, data):
     """The shipped recipe for a method and dataset, if there is one."""
     name = data.split(":", 1)[-1].replace("/", "_").replace(",", "_")
+    name = RECIPE_NAMES.get(name, name)
     path = RECIPES_DIR / f"{method}_{name}.yaml"
     return path if path.exists() else None
 

@@ -76,3 +76,16 @@ def sample_saved_model(path, n, seed=0, labels=None, batch_size=500):
             feed["label"] = tf.constant(np.asarray(labels[start:start + batch_size]), tf.int32)
         batches.append(serve(**feed)["images"].numpy())
     return np.concatenate(batches)
+
+
+def load_translation(path, direction):
+    """The `direction` signature (`a2b`, `b2a`) of an exported translation model and the image
+    shape (H, W, C) it takes: uint8 `images` in, uint8 `images` out."""
+    from keras_gans.errors import UsageError
+
+    signatures = tf.saved_model.load(find_saved_model(path)).signatures
+    if direction not in signatures:
+        raise UsageError(f"{path} has no {direction!r} signature, only {', '.join(signatures)}; "
+                         "pass a translation model (CycleGAN) and one of its directions")
+    serve = signatures[direction]
+    return serve, tuple(serve.structured_input_signature[1]["images"].shape[1:])

@@ -10,8 +10,8 @@ from typing import Callable
 import keras
 
 from keras_gans import networks
-from keras_gans.config import ConfigError, TrainConfig
-from keras_gans.methods import GAN
+from keras_gans.config import ConfigError, TrainConfig, validate
+from keras_gans.methods import ACGAN, GAN, WGAN, WGANGP, ConditionalGAN, CycleGAN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,12 +20,19 @@ class Recipe:
     defaults: dict                # config values the method sets when nothing else does
     needs_labels: bool = False    # trains on (images, labels)
     unpaired: bool = False        # trains on (images_a, images_b)
+    critic_batches: bool = False  # a step takes n_critic real batches (the WGAN family)
+
+    def data_batch_size(self, config):
+        """Images per dataset element: one real batch per critic update of a step."""
+        return config.batch_size * (config.n_critic if self.critic_batches else 1)
 
 
 GENERATORS = {"mlp": networks.build_mlp_generator, "dcgan": networks.build_dcgan_generator}
 DISCRIMINATORS = {"mlp": networks.build_mlp_discriminator,
                   "dcgan": networks.build_dcgan_discriminator}
 ADAM_DCGAN = {"optimizer": "adam", "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+ADAM_WGAN_GP = {"optimizer": "adam", "g_lr": 1e-4, "d_lr": 1e-4, "beta_1": 0.0, "beta_2": 0.9}
+WGAN_GP = {"loss": "wasserstein", "n_critic": 5, "gp_weight": 10.0, **ADAM_WGAN_GP}
 
 
 def _network_kwargs(config, builder, kind):
@@ -49,10 +56,81 @@ def build_gan(config, image_shape, num_classes=None):
                ema_decay=config.ema_decay, seed=config.seed)
 
 
+def _critic_options(config):
+    """What every method of the WGAN family takes from the config."""
+    return dict(latent_dim=config.latent_dim, n_critic=config.n_critic,
+                clip_value=config.clip_value, gp_weight=config.gp_weight,
+                ema_decay=config.ema_decay, seed=config.seed)
+
+
+def _critic_normalization(config):
+    """LayerNorm under a gradient penalty, which is per sample (BatchNorm mixes samples)."""
+    return "layer" if config.gp_weight else "batch"
+
+
+def build_wgan(config, image_shape, num_classes=None):
+    """WGAN (clipping) or WGAN-GP (penalty): DCGAN generator and critic."""
+    if config.generator != "dcgan" or config.loss != "wasserstein":
+        raise ConfigError(f"method {config.method!r} trains DCGAN networks with the wasserstein "
+                          "loss; drop the generator and loss keys from the config")
+    generator = networks.build_dcgan_generator(image_shape, latent_dim=config.latent_dim,
+                                               filters=config.g_filters)
+    critic = networks.build_dcgan_discriminator(image_shape, filters=config.d_filters,
+                                                normalization=_critic_normalization(config),
+                                                name="critic")
+    method = WGANGP if config.method == "wgan-gp" else WGAN
+    return method(generator, critic, **_critic_options(config))
+
+
+def build_conditional(config, image_shape, num_classes=None):
+    """cGAN (the critic sees the label as an image channel) or ACGAN (it predicts the label)."""
+    if not num_classes:
+        raise ConfigError(f"method {config.method!r} needs labelled data; use a labelled dataset "
+                          "such as mnist or a folder with one sub-folder per class")
+    generator = networks.build_conditional_generator(image_shape, num_classes,
+                                                     latent_dim=config.latent_dim,
+                                                     filters=config.g_filters)
+    build_critic, method = ((networks.build_acgan_discriminator, ACGAN)
+                            if config.method == "acgan"
+                            else (networks.build_conditional_critic, ConditionalGAN))
+    critic = build_critic(image_shape, num_classes, filters=config.d_filters,
+                          normalization=_critic_normalization(config))
+    return method(generator, critic, num_classes, loss=config.loss, **_critic_options(config))
+
+
+TRANSLATORS = {"resnet": networks.build_resnet_generator, "unet": networks.build_unet_generator}
+
+
+def build_cyclegan(config, image_shape, num_classes=None):
+    """Two generators (ResNet or U-Net) and two 70x70 PatchGAN discriminators."""
+    if config.generator not in TRANSLATORS or config.loss != "lsgan":
+        raise ConfigError(f"method {config.method!r} takes generator {' or '.join(TRANSLATORS)} "
+                          "and the lsgan loss; fix the generator and loss keys of the config")
+    generators = [TRANSLATORS[config.generator](image_shape, filters=config.g_filters,
+                                                name=f"generator_{direction}")
+                  for direction in ("ab", "ba")]
+    discriminators = [networks.build_patchgan_discriminator(image_shape, filters=config.d_filters,
+                                                            name=f"discriminator_{domain}")
+                      for domain in "ab"]
+    return CycleGAN(*generators, *discriminators, lambda_cycle=config.lambda_cycle,
+                    lambda_identity=config.lambda_identity, pool_size=config.pool_size,
+                    lr_decay_start=config.lr_decay_start, seed=config.seed)
+
+
 RECIPES = {
     "gan": Recipe(build_gan, {"generator": "mlp", "loss": "bce", **ADAM_DCGAN}),
     "dcgan": Recipe(build_gan, {"generator": "dcgan", "loss": "bce", **ADAM_DCGAN}),
     "lsgan": Recipe(build_gan, {"generator": "dcgan", "loss": "lsgan", **ADAM_DCGAN}),
+    "wgan": Recipe(build_wgan, {"generator": "dcgan", "loss": "wasserstein", "n_critic": 5,
+                                "clip_value": 0.01, "optimizer": "rmsprop", "g_lr": 5e-5,
+                                "d_lr": 5e-5}, critic_batches=True),
+    "wgan-gp": Recipe(build_wgan, {"generator": "dcgan", **WGAN_GP}, critic_batches=True),
+    "cgan": Recipe(build_conditional, WGAN_GP, needs_labels=True, critic_batches=True),
+    "acgan": Recipe(build_conditional, {"loss": "bce", "n_critic": 1, "gp_weight": 0.0,
+                                        **ADAM_DCGAN}, needs_labels=True, critic_batches=True),
+    "cyclegan": Recipe(build_cyclegan, {"generator": "resnet", "loss": "lsgan", "lambda_cycle": 10.0,
+                                        "lambda_identity": 0.5, "pool_size": 50,
+                                        "lr_decay_start": 0.5, **ADAM_DCGAN}, unpaired=True),
 }
 
 
@@ -99,7 +177,7 @@ def build(method, image_shape, num_classes=None, compile=True, **options):
 
     >>> gan = keras_gans.build("dcgan", image_shape=(28, 28, 1))
     """
-    config = TrainConfig(method=method, **options)
+    config = TrainConfig(method=method, **validate(options, "build options"))
     if compile:
         return build_from_config(config, image_shape, num_classes)
     config = with_method_defaults(config)

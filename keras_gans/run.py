@@ -40,7 +40,7 @@ def load_data(config, recipe):
         return load_unpaired(config.data, config.image_size or 256, config.batch_size,
                              channels=config.channels or 3, seed=config.seed,
                              augment=config.augment)
-    return load_dataset(config.data, config.image_size, config.batch_size,
+    return load_dataset(config.data, config.image_size, recipe.data_batch_size(config),
                         channels=config.channels, with_labels=recipe.needs_labels,
                         seed=config.seed, augment=config.augment)
 

@@ -41,3 +41,15 @@ def tfds_data_dir(monkeypatch):
     _require(path, "TFDS data dir")
     monkeypatch.setenv("TFDS_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture
+def two_replicas():
+    """A MirroredStrategy over the two logical CPUs, with collective keys of its own.
+
+    Strategies made in one process otherwise number their all-reduces from the same key, and a
+    later strategy's all-reduce can meet an earlier one's cached parameters (a shape-mismatch
+    error). TensorFlow's own tests offset the key base the same way.
+    """
+    tf.distribute.MirroredStrategy._collective_key_base += 100_000
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

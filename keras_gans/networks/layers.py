@@ -3,6 +3,7 @@
 import math
 
 import keras
+from keras import ops
 
 from keras_gans.errors import UsageError
 
@@ -21,6 +22,39 @@ def batch_norm(name=None):
         gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
         name=name,
     )
+
+
+def instance_norm(name=None):
+    """Instance normalisation (Ulyanov et al. 2016), as the CycleGAN and pix2pix code use it:
+    per image and channel, with no learned scale or offset. Per-image statistics also make a
+    network's output for one image independent of its batch mates, and so of the replica split."""
+    return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False,
+                                           name=name)
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class ReflectionPadding2D(keras.layers.Layer):
+    """Pads height and width by mirroring the image at its border (no repeated edge pixel).
+
+    Zero padding would give every convolution a dark frame to see; reflection keeps the border
+    statistics like the interior, which removes edge artefacts in image-to-image generators.
+    """
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = int(padding)
+
+    def call(self, images):
+        p = self.padding
+        return ops.pad(images, ((0, 0), (p, p), (p, p), (0, 0)), mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        height, width = (None if size is None else size + 2 * self.padding for size in (height, width))
+        return batch, height, width, channels
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
 
 
 def upsampling_plan(image_size, bases=(4, 7, 5, 3)):

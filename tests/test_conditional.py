@@ -1,0 +1,281 @@
+"""cGAN and ACGAN: labels reach both networks, updates keep to their own network, XLA and
+MirroredStrategy change nothing, the SavedModel serves (z, label), and a tiny model really learns
+to draw the class it is asked for."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+import keras_gans
+from keras_gans import networks, recipes
+from keras_gans.errors import UsageError
+
+SHAPE = (16, 16, 1)
+CLASSES = 10
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def small_cgan(n_critic=2, seed=1, cls=keras_gans.ConditionalGAN, **kwargs):
+    generator = networks.build_conditional_generator(SHAPE, CLASSES, latent_dim=8, filters=8)
+    critic = networks.build_conditional_critic(SHAPE, CLASSES, filters=8)
+    return cls(generator, critic, CLASSES, n_critic=n_critic, seed=seed, **kwargs)
+
+
+def small_acgan(seed=1, cls=keras_gans.ACGAN, **kwargs):
+    generator = networks.build_conditional_generator(SHAPE, CLASSES, latent_dim=8, filters=8)
+    discriminator = networks.build_acgan_discriminator(SHAPE, CLASSES, filters=8)
+    return cls(generator, discriminator, CLASSES, seed=seed, **kwargs)
+
+
+def batch(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(-1, 1, (n,) + SHAPE).astype("float32"),
+            rng.integers(0, CLASSES, n).astype("int32"))
+
+
+def weights(network):
+    return [v.numpy().copy() for v in network.trainable_variables]
+
+
+def changed(before, network):
+    return any(not np.allclose(a, b.numpy()) for a, b in zip(before, network.trainable_variables))
+
+
+def sgd(lr=0.1):
+    return keras.optimizers.SGD(lr)
+
+
+@pytest.mark.parametrize("make, metrics, d_updates", [
+    (small_cgan, {"d_loss", "g_loss", "d_real", "d_fake", "wasserstein", "gp"}, 2),
+    (small_acgan, {"d_loss", "g_loss", "d_real", "d_fake", "d_class", "g_class"}, 1),
+])
+def test_one_step_reports_metrics_and_honours_n_critic(make, metrics, d_updates):
+    gan = make()
+    gan.compile(run_eagerly=True)  # eager: tracing would cost more than the step
+    logs = gan.train_on_batch(*batch(), return_dict=True)
+    assert set(logs) == metrics and all(np.isfinite(v) for v in logs.values())
+    assert int(gan.d_optimizer.iterations) == d_updates and int(gan.g_optimizer.iterations) == 1
+
+
+@pytest.mark.parametrize("make", [small_cgan, small_acgan])
+def test_each_update_touches_only_its_own_network(make):
+    for frozen in ("g_optimizer", "d_optimizer"):
+        gan = make()
+        optimizers = {"g_optimizer": sgd(), "d_optimizer": sgd()}
+        optimizers[frozen] = sgd(0.0)
+        gan.compile(run_eagerly=True, **optimizers)
+        network = gan.generator if frozen == "g_optimizer" else gan.discriminator
+        other = gan.discriminator if frozen == "g_optimizer" else gan.generator
+        before, other_before = weights(network), weights(other)
+        gan.train_on_batch(*batch())
+        assert not changed(before, network), f"{frozen} at lr 0 still moved its network"
+        assert changed(other_before, other)
+
+
+def test_bce_is_selectable():
+    gan = small_cgan(n_critic=1, gp_weight=0.0, loss="bce")
+    gan.compile(run_eagerly=True)
+    logs = gan.train_on_batch(*batch(), return_dict=True)
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert 0.0 < logs["d_real"] < 1.0  # a probability
+
+
+def test_unlabelled_batches_and_bad_labels_are_usage_errors():
+    gan = small_cgan()
+    gan.compile(run_eagerly=True)
+    with pytest.raises(UsageError, match="labels"):
+        gan.train_on_batch(batch()[0])
+    with pytest.raises(UsageError, match="0..9"):
+        gan.generate(2, labels=10)
+    with pytest.raises(UsageError, match="labelled data"):
+        recipes.build("cgan", SHAPE)
+
+
+def test_generate_draws_the_asked_classes_and_previews_one_row_per_class():
+    gan = small_cgan()
+    threes = gan.generate(4, labels=3, seed=0)
+    assert threes.shape == (4,) + SHAPE
+    np.testing.assert_allclose(threes, gan.generate(4, labels=[3] * 4, seed=0))
+    assert not np.allclose(threes, gan.generate(4, labels=5, seed=0))  # the label matters
+    rows = gan.preview_rows(seed=0, columns=5)
+    assert rows.shape == (CLASSES, 5) + SHAPE
+    np.testing.assert_allclose(rows[3], gan.generate(5, labels=3, seed=0), atol=1e-6)
+
+
+class FixedNoise:
+    """XLA's random streams differ from TensorFlow's kernels: compare the update on fixed noise."""
+
+    def sample_latent(self, batch_size):
+        grid = keras.ops.arange(batch_size * self.latent_dim, dtype="float32")
+        return keras.ops.reshape(keras.ops.sin(grid), (batch_size, self.latent_dim))
+
+    def sample_uniform(self, batch_size):
+        return 0.5 + 0.4 * keras.ops.sin(keras.ops.arange(batch_size, dtype="float32"))
+
+
+class FixedNoiseCGAN(FixedNoise, keras_gans.ConditionalGAN):
+    pass
+
+
+class FixedNoiseACGAN(FixedNoise, keras_gans.ACGAN):
+    pass
+
+
+def assert_same(logs_a, logs_b, model_a, model_b):
+    for key in logs_a:
+        assert logs_a[key] == pytest.approx(logs_b[key], rel=1e-4, abs=1e-5), key
+    for a, b in zip(model_a.get_weights(), model_b.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [lambda: small_cgan(cls=FixedNoiseCGAN),
+                                  lambda: small_acgan(cls=FixedNoiseACGAN)], ids=["cgan", "acgan"])
+def test_jitted_steps_agree_with_eager_steps(make):
+    # A small learning rate: the unit-scale label embeddings make lr 0.1 blow weights up to
+    # hundreds, where float32 rounding alone exceeds any useful tolerance.
+    eager, jitted = make(), make()
+    jitted.set_weights(eager.get_weights())
+    logs = []
+    for gan, mode in ((eager, {"run_eagerly": True}), (jitted, {"jit_compile": True})):
+        gan.compile(g_optimizer=sgd(0.01), d_optimizer=sgd(0.01), **mode)
+        for step in range(2):
+            step_logs = gan.train_on_batch(*batch(seed=step), return_dict=True)
+        logs.append(step_logs)
+    assert_same(*logs, eager, jitted)
+
+
+@pytest.mark.parametrize("make", [small_cgan, small_acgan], ids=["cgan", "acgan"])
+def test_mirrored_step_equals_single_device_step(make, two_replicas):
+    """Labels are split with their images: the strided critic batches commute with the replica
+    split, and each replica's fakes take its own share of the labels and noise."""
+    single = make(ema_decay=0.99)
+    with two_replicas.scope():
+        mirrored = make(ema_decay=0.99)
+        mirrored.set_weights(single.get_weights())
+        mirrored.compile(g_optimizer=sgd(0.01), d_optimizer=sgd(0.01))
+    single.compile(g_optimizer=sgd(0.01), d_optimizer=sgd(0.01))
+    data = tf.data.Dataset.from_tensor_slices(batch(16)).batch(16)
+    logs = [model.fit(data, epochs=1, verbose=0).history for model in (single, mirrored)]
+    assert_same(*[{k: v[0] for k, v in h.items()} for h in logs], single, mirrored)
+
+
+def test_keras_file_round_trip(tmp_path):
+    gan = small_acgan(class_weight=0.5)
+    gan.compile(run_eagerly=True)
+    gan.train_on_batch(*batch())
+    gan.save(tmp_path / "acgan.keras")
+    loaded = keras.models.load_model(tmp_path / "acgan.keras")
+    assert isinstance(loaded, keras_gans.ACGAN)
+    assert (loaded.num_classes, loaded.class_weight, loaded.loss_name) == (CLASSES, 0.5, "bce")
+    np.testing.assert_allclose(loaded.generate(4, labels=2, seed=1),
+                               gan.generate(4, labels=2, seed=1), atol=1e-6)
+
+
+def test_recipes_carry_the_papers_settings():
+    for method, loss, n_critic in (("cgan", "wasserstein", 5), ("acgan", "bce", 1)):
+        for data in ("mnist", "cifar10"):
+            config = keras_gans.config.resolve({"method": method, "data": data})
+            assert (config.loss, config.n_critic, config.batch_size) == (loss, n_critic, 64)
+    cgan = recipes.build("cgan", (32, 32, 3), num_classes=10)
+    assert (cgan.n_critic, cgan.gp_weight, cgan.loss_name) == (5, 10.0, "wasserstein")
+    assert [tuple(i.shape) for i in cgan.discriminator.inputs] == [(None, 32, 32, 3), (None,)]
+    assert not any(isinstance(layer, keras.layers.BatchNormalization)
+                   for layer in cgan.discriminator.layers)
+    acgan = recipes.build("acgan", (28, 28, 1), num_classes=10)
+    assert [tuple(o.shape) for o in acgan.discriminator.outputs] == [(None, 1), (None, 10)]
+
+
+def cli(*args):
+    command = [sys.executable, str(ROOT / "train.py"), *args]
+    if args[0] == "generate":
+        command = [sys.executable, "-m", "keras_gans", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_trains_exports_and_draws_one_class(tmp_path):
+    """`--method cgan` end to end: the SavedModel serves (z, label) and `generate --label`
+    draws that class."""
+    from PIL import Image
+
+    from keras_gans.export import sample_saved_model
+
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text("method: cgan\ndata: digits\nimage_size: 16\nlatent_dim: 8\ng_filters: 8\n"
+                      "d_filters: 8\nbatch_size: 8\nn_critic: 2\n")
+    run = tmp_path / "run"
+    result = cli("--config", str(recipe), "--epochs", "1", "--steps-per-epoch", "2",
+                 "--output", str(run))
+    assert result.returncode == 0, result.stderr[-2000:]
+    served = tf.saved_model.load(str(run / "export" / "generator")).signatures["serving_default"]
+    inputs = served.structured_input_signature[1]
+    assert (inputs["z"].dtype, inputs["label"].dtype) == (tf.float32, tf.int32)
+    images = served(z=tf.zeros((3, 8)), label=tf.constant([0, 1, 2]))["images"]
+    assert images.dtype == tf.uint8 and tuple(images.shape) == (3, 16, 16, 1)
+    fours = sample_saved_model(str(run), 3, labels=[4, 4, 4])
+    again = served(z=tf.constant(np.random.default_rng(0).standard_normal((3, 8)), tf.float32),
+                   label=tf.constant([4, 4, 4]))["images"].numpy()
+    np.testing.assert_array_equal(fours, again)
+
+    result = cli("generate", "--model", str(run), "--label", "3", "-n", "4",
+                 "--out", str(tmp_path / "threes.png"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert Image.open(tmp_path / "threes.png").size == (2 * 17 - 1, 2 * 17 - 1)
+
+
+def test_cgan_on_unlabelled_data_is_a_one_line_error(tmp_path, capsys):
+    from PIL import Image
+
+    from keras_gans.cli import main
+
+    for i in range(4):
+        Image.new("RGB", (16, 16), (i * 60, 0, 0)).save(tmp_path / f"{i}.png")
+    status = main(["train", "--method", "cgan", "--data", f"folder:{tmp_path}", "--epochs", "1",
+                   "--output", str(tmp_path / "run")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and "has no labels" in lines[0], lines
+
+
+# --- learning ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def digit_classifier():
+    """A small CNN trained on the embedded digits at 16 px: the judge of the samples."""
+    from keras_gans.data import load_dataset
+    from keras_gans.metrics import build_classifier
+
+    data = load_dataset("digits", 16, batch_size=64, with_labels=True, seed=0)
+    classifier = build_classifier(data.image_shape, data.num_classes)
+    classifier.compile(keras.optimizers.Adam(1e-3),
+                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       metrics=["accuracy"])
+    classifier.fit(data.dataset, epochs=15, verbose=0)
+    test = load_dataset("digits", 16, batch_size=359, with_labels=True, split="test")
+    assert classifier.evaluate(test.dataset, verbose=0)[1] > 0.9
+    return classifier
+
+
+def test_a_tiny_conditional_gan_draws_the_asked_digit(digit_classifier):
+    """Trained briefly on the digits, samples asked for class k are classified as k far above
+    the 10% of chance; an untrained generator stays near chance, so the check can fail."""
+    from keras_gans.data import load_dataset
+
+    keras.utils.set_random_seed(0)
+    gan = recipes.build("acgan", SHAPE, num_classes=CLASSES, latent_dim=32, g_filters=16,
+                        d_filters=16, seed=0, ema_decay=0.99)
+    labels = np.arange(500) % CLASSES
+
+    def accuracy():
+        predicted = digit_classifier.predict(gan.generate(500, labels=labels, seed=1),
+                                             verbose=0).argmax(1)
+        return np.mean(predicted == labels)
+
+    before = accuracy()
+    data = load_dataset("digits", 16, batch_size=64, with_labels=True, seed=0)
+    gan.fit(data.dataset, epochs=10, verbose=0)
+    after = accuracy()
+    assert before < 0.3 and after > 0.7, (before, after)

@@ -1,0 +1,252 @@
+"""The WGAN family's contract: n_critic critic updates per step, each on its own real batch;
+clipping after every critic update; the penalty wired per sample; each update touches only its
+own network; XLA and MirroredStrategy change nothing; recipes carry the papers' settings."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+import keras_gans
+from keras_gans import recipes
+from keras_gans.errors import UsageError
+from keras_gans.networks import build_dcgan_discriminator, build_dcgan_generator
+
+SHAPE = (28, 28, 1)
+
+
+def small_wgan(cls=keras_gans.WGAN, n_critic=2, seed=1, normalization="batch", **kwargs):
+    generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
+    critic = build_dcgan_discriminator(SHAPE, filters=8, normalization=normalization)
+    return cls(generator, critic, n_critic=n_critic, seed=seed, **kwargs)
+
+
+def small_wgan_gp(**kwargs):
+    return small_wgan(keras_gans.WGANGP, normalization=None, **kwargs)
+
+
+def batch(n=8, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (n,) + SHAPE).astype("float32")
+
+
+def weights(network):
+    return [v.numpy().copy() for v in network.trainable_variables]
+
+
+def changed(before, network):
+    return any(not np.allclose(a, b.numpy()) for a, b in zip(before, network.trainable_variables))
+
+
+def sgd(lr=0.1):
+    return keras.optimizers.SGD(lr)
+
+
+@pytest.mark.parametrize("make, metrics", [
+    (small_wgan, {"d_loss", "g_loss", "d_real", "d_fake", "wasserstein"}),
+    (small_wgan_gp, {"d_loss", "g_loss", "d_real", "d_fake", "wasserstein", "gp"}),
+])
+def test_one_step_trains_both_networks_and_reports_metrics(make, metrics):
+    gan = make()
+    gan.compile(run_eagerly=True)  # eager: tracing would cost more than the step
+    g_before, d_before = weights(gan.generator), weights(gan.discriminator)
+    logs = gan.train_on_batch(batch(), return_dict=True)
+    assert set(logs) == metrics
+    assert all(np.isfinite(v) for v in logs.values())
+    assert logs["wasserstein"] == pytest.approx(logs["d_real"] - logs["d_fake"], abs=1e-5)
+    assert changed(g_before, gan.generator) and changed(d_before, gan.discriminator)
+
+
+@pytest.mark.parametrize("make", [small_wgan, small_wgan_gp])
+def test_n_critic_is_honoured(make):
+    gan = make(n_critic=3)
+    gan.compile(run_eagerly=True)
+    for step in range(2):
+        gan.train_on_batch(batch(12, seed=step))
+    assert int(gan.d_optimizer.iterations) == 6 and int(gan.g_optimizer.iterations) == 2
+
+
+def test_each_critic_update_takes_its_own_strided_batch():
+    gan = small_wgan(n_critic=3)
+    images = np.arange(12, dtype="float32")
+    parts = [part.numpy() for part in gan.critic_batches(tf.constant(images))]
+    np.testing.assert_array_equal(parts, [[0, 3, 6, 9], [1, 4, 7, 10], [2, 5, 8, 11]])
+    with pytest.raises(UsageError, match="n_critic \\* batch_size"):
+        gan.critic_batches(tf.zeros((10,) + SHAPE))
+
+
+class ClipWatch(keras_gans.WGAN):
+    """Records the largest critic weight after every single critic update."""
+
+    def clip_critic(self):
+        super().clip_critic()
+        self.largest.append(max(float(keras.ops.max(keras.ops.abs(v)))
+                                for v in self.discriminator.trainable_variables))
+
+
+def test_critic_weights_stay_within_the_clip_after_every_update():
+    gan = small_wgan(ClipWatch, n_critic=3, clip_value=0.01)
+    gan.largest = []
+    gan.compile(g_optimizer=sgd(), d_optimizer=sgd(10.0), run_eagerly=True)
+    for step in range(2):
+        gan.train_on_batch(batch(12, seed=step))
+    assert len(gan.largest) == 6
+    # The large learning rate pushes weights far out; each update ends exactly at the clip.
+    assert all(value == pytest.approx(0.01, rel=1e-6) for value in gan.largest)
+    compiled = small_wgan(n_critic=3, clip_value=0.01)
+    compiled.compile(g_optimizer=sgd(), d_optimizer=sgd(10.0))
+    compiled.train_on_batch(batch(12))
+    assert max(np.abs(w).max() for w in weights(compiled.discriminator)) <= 0.01 + 1e-7
+
+
+@pytest.mark.parametrize("make", [small_wgan, small_wgan_gp])
+def test_each_update_touches_only_its_own_network(make):
+    # A zero learning rate freezes one optimizer; the other update alone must leave the frozen
+    # network as it was. (Clipping is widened so that it does not move the initial critic.)
+    for frozen in ("g_optimizer", "d_optimizer"):
+        gan = make(clip_value=10.0)
+        optimizers = {"g_optimizer": sgd(), "d_optimizer": sgd()}
+        optimizers[frozen] = sgd(0.0)
+        gan.compile(run_eagerly=True, **optimizers)
+        network = gan.generator if frozen == "g_optimizer" else gan.discriminator
+        other = gan.discriminator if frozen == "g_optimizer" else gan.generator
+        before, other_before = weights(network), weights(other)
+        gan.train_on_batch(batch())
+        assert not changed(before, network), f"{frozen} at lr 0 still moved its network"
+        assert changed(other_before, other)
+
+
+def test_penalty_in_the_step_is_the_analytic_one_for_a_linear_critic():
+    """f(x) = <w, x> + b has gradient w everywhere: the step must report (||w|| - 1)^2 and
+    minimise E f(fake) - E f(real) + 10 gp."""
+    images = keras.Input(SHAPE)
+    critic = keras.Model(images, keras.layers.Dense(1)(keras.layers.Flatten()(images)))
+    gan = keras_gans.WGANGP(build_dcgan_generator(SHAPE, latent_dim=8, filters=8), critic,
+                            n_critic=1)
+    gan.compile(g_optimizer=sgd(0.0), d_optimizer=sgd(0.0), run_eagerly=True)
+    logs = gan.train_on_batch(batch(), return_dict=True)
+    expected = (np.linalg.norm(critic.layers[-1].kernel.numpy()) - 1.0) ** 2
+    assert logs["gp"] == pytest.approx(expected, rel=1e-4)
+    assert logs["d_loss"] == pytest.approx(-logs["wasserstein"] + 10.0 * expected, rel=1e-4)
+
+
+class FixedNoise:
+    """XLA's random streams differ from TensorFlow's kernels for the same seed, so the update
+    itself is compared on fixed, distinct noise (latent vectors and penalty epsilons)."""
+
+    def sample_latent(self, batch_size):
+        grid = keras.ops.arange(batch_size * self.latent_dim, dtype="float32")
+        return keras.ops.reshape(keras.ops.sin(grid), (batch_size, self.latent_dim))
+
+    def sample_uniform(self, batch_size):
+        return 0.5 + 0.4 * keras.ops.sin(keras.ops.arange(batch_size, dtype="float32"))
+
+
+class FixedNoiseWGAN(FixedNoise, keras_gans.WGAN):
+    pass
+
+
+class FixedNoiseWGANGP(FixedNoise, keras_gans.WGANGP):
+    pass
+
+
+def fixed(cls):
+    def make():
+        gan = small_wgan(normalization=None if cls is FixedNoiseWGANGP else "batch")
+        return cls(gan.generator, gan.discriminator, n_critic=2, seed=1)
+    return make
+
+
+def run_steps(gan, steps=2, **compile_args):
+    gan.compile(g_optimizer=sgd(), d_optimizer=sgd(), **compile_args)
+    for step in range(steps):
+        logs = gan.train_on_batch(batch(seed=step), return_dict=True)
+    return logs
+
+
+def assert_same(logs_a, logs_b, model_a, model_b):
+    for key in logs_a:
+        assert logs_a[key] == pytest.approx(logs_b[key], rel=1e-4, abs=1e-5), key
+    for a, b in zip(model_a.get_weights(), model_b.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [FixedNoiseWGAN, FixedNoiseWGANGP])
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_compiled_steps_agree_with_eager_steps(cls, jit_compile):
+    eager = fixed(cls)()
+    compiled = fixed(cls)()
+    compiled.set_weights(eager.get_weights())
+    eager_logs = run_steps(eager, run_eagerly=True)
+    compiled_logs = run_steps(compiled, jit_compile=jit_compile)
+    assert_same(eager_logs, compiled_logs, eager, compiled)
+
+
+@pytest.mark.parametrize("make", [small_wgan, small_wgan_gp])
+def test_mirrored_step_equals_single_device_step(make, two_replicas):
+    """Two replicas on one global batch of n_critic real batches give the single device's
+    weights: the strided critic batches commute with the replica split, the noise and penalty
+    epsilons are sliced per replica and clipping acts on the mirrored weights."""
+    single = make(ema_decay=0.99)
+    with two_replicas.scope():
+        mirrored = make(ema_decay=0.99)
+        mirrored.set_weights(single.get_weights())
+        mirrored.compile(g_optimizer=sgd(0.5), d_optimizer=sgd(0.5))
+    single.compile(g_optimizer=sgd(0.5), d_optimizer=sgd(0.5))
+    data = tf.data.Dataset.from_tensor_slices(batch(16)).batch(16)
+    single_logs = single.fit(data, epochs=1, verbose=0).history
+    mirrored_logs = mirrored.fit(data, epochs=1, verbose=0).history
+    assert_same({k: v[0] for k, v in single_logs.items()},
+                {k: v[0] for k, v in mirrored_logs.items()}, single, mirrored)
+    assert changed(weights(make().discriminator), single.discriminator)
+
+
+def test_keras_file_round_trip(tmp_path):
+    gan = small_wgan_gp(n_critic=3, gp_weight=5.0)
+    gan.compile(g_optimizer=sgd(), d_optimizer=sgd(), run_eagerly=True)
+    gan.train_on_batch(batch(6))
+    path = str(tmp_path / "wgan_gp.keras")
+    gan.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, keras_gans.WGANGP)
+    assert (loaded.n_critic, loaded.gp_weight, loaded.clip_value) == (3, 5.0, None)
+    np.testing.assert_allclose(loaded.generate(4, seed=1), gan.generate(4, seed=1), atol=1e-6)
+    assert int(loaded.d_optimizer.iterations) == 3
+    loaded.train_on_batch(batch(6))
+
+
+def test_recipes_carry_the_papers_settings():
+    wgan = recipes.build("wgan", SHAPE)
+    assert type(wgan) is keras_gans.WGAN and (wgan.n_critic, wgan.clip_value) == (5, 0.01)
+    assert isinstance(wgan.d_optimizer, keras.optimizers.RMSprop)
+    assert float(wgan.d_optimizer.learning_rate) == pytest.approx(5e-5)
+    gp = recipes.build("wgan-gp", SHAPE)
+    assert type(gp) is keras_gans.WGANGP and (gp.n_critic, gp.gp_weight, gp.clip_value) == (5, 10.0, None)
+    adam = gp.d_optimizer
+    assert (float(adam.learning_rate), adam.beta_1, adam.beta_2) == pytest.approx((1e-4, 0.0, 0.9))
+    assert not any(isinstance(layer, keras.layers.BatchNormalization)
+                   for layer in gp.discriminator.layers)
+    config = recipes.with_method_defaults(keras_gans.config.TrainConfig(method="wgan-gp"))
+    assert recipes.get_recipe("wgan-gp").data_batch_size(config) == 5 * 64
+    for method in ("wgan", "wgan-gp"):
+        for data in ("mnist", "cifar10"):
+            shipped = keras_gans.config.resolve({"method": method, "data": data})
+            assert shipped.batch_size == 64 and shipped.n_critic == 5
+
+
+def test_run_resumes_and_exports(tmp_path):
+    """A run stopped after epoch 1 resumes with both optimizer counts going on (n_critic
+    critic updates per generator update) and exports its generator."""
+    from keras_gans.config import TrainConfig
+    from keras_gans.run import train
+
+    options = dict(method="wgan-gp", data="digits", image_size=16, batch_size=8, latent_dim=8,
+                   g_filters=8, d_filters=8, n_critic=2, steps_per_epoch=3,
+                   output=str(tmp_path / "run"))
+    train(TrainConfig(epochs=1, **options), verbose=0)
+    train(TrainConfig(epochs=2, **options), resume=True, verbose=0)
+    with np.load(tmp_path / "run" / "checkpoints" / "latest.npz") as state:
+        assert int(state["epoch"]) == 2
+        assert int(state["g_optimizer/00000"]) == 6 and int(state["d_optimizer/00000"]) == 12
+    served = tf.saved_model.load(str(tmp_path / "run" / "export" / "generator"))
+    images = served.signatures["serving_default"](z=tf.zeros((3, 8)))["images"]
+    assert images.dtype == tf.uint8 and tuple(images.shape) == (3, 16, 16, 1)
