@@ -1,5 +1,6 @@
 """Shared fixtures: where the read-only shared data lives (../shared from the project root)."""
 
+import itertools
 import os
 from pathlib import Path
 
@@ -43,13 +44,18 @@ def tfds_data_dir(monkeypatch):
     return path
 
 
+_COLLECTIVE_KEY_BASES = itertools.count(1)
+
+
 @pytest.fixture
-def two_replicas():
+def two_replicas(monkeypatch):
     """A MirroredStrategy over the two logical CPUs, with collective keys of its own.
 
     Strategies made in one process otherwise number their all-reduces from the same key, and a
     later strategy's all-reduce can meet an earlier one's cached parameters (a shape-mismatch
-    error). TensorFlow's own tests offset the key base the same way.
+    error). TensorFlow's own tests offset the key base the same way; the base is read when the
+    strategy is made, so it is restored afterwards for strategies made without this fixture.
     """
-    tf.distribute.MirroredStrategy._collective_key_base += 100_000
+    monkeypatch.setattr(tf.distribute.MirroredStrategy, "_collective_key_base",
+                        100_000 * next(_COLLECTIVE_KEY_BASES))
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
