@@ -96,7 +96,8 @@ def command_evaluate(args):
 
 
 def command_translate(args):
-    """Translates image files (or every image in folders) with an exported CycleGAN into --out."""
+    """Translates image files (or every image in folders) with an exported CycleGAN into --out,
+    as PNGs at the model's size (short side resized, centre-cropped, transparency on white)."""
     from pathlib import Path
 
     import numpy as np

@@ -115,10 +115,12 @@ def test_compiled_steps_agree_with_eager_steps(mode):
     compiled = twin(fixed_noise_gan, eager)
     eager_logs = run_steps(eager, run_eagerly=True)
     compiled_logs = run_steps(compiled, **mode)
+    # XLA fuses and reorders float32 sums, and two SGD steps amplify that to ~5e-4 relative on
+    # some machines; a wrong update (missed term, wrong sign, stale weights) is off by far more.
     for key in eager_logs:
-        assert eager_logs[key] == pytest.approx(compiled_logs[key], rel=1e-4, abs=1e-5)
+        assert eager_logs[key] == pytest.approx(compiled_logs[key], rel=2e-3, abs=1e-4)
     for a, b in zip(eager.get_weights(), compiled.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=1e-4)
 
 
 def test_mirrored_step_equals_single_device_step():

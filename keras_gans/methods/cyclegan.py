@@ -183,6 +183,14 @@ class CycleGAN(AdversarialModel):
             ratio = optimizer.scale_loss(1.0) / reference.scale_loss(1.0)
             optimizer.apply([grad * ratio for grad in grads], own)
 
+    def cycle_and_identity(self, generator, fake, real):
+        """`generator(fake)`, the way back of a cycle, and `generator(real)` for the identity
+        loss (None when it is off), in one call of the generator: a bigger batch runs faster,
+        and instance norm keeps the two halves independent."""
+        if not self.lambda_identity:
+            return generator(fake, training=True), None
+        return ops.split(generator(ops.concatenate([fake, real], axis=0), training=True), 2)
+
     def domains_of(self, data):
         """(images_a, images_b) of a dataset element `(a, b)` (either may carry labels), or of
         train_on_batch's packing of `x=(a, b)` or `x=a, y=b`."""
@@ -199,31 +207,27 @@ class CycleGAN(AdversarialModel):
             terms = {
                 "g_ab": least_squares(self.discriminator_b(fake_b, training=True), 1.0),
                 "g_ba": least_squares(self.discriminator_a(fake_a, training=True), 1.0),
-                "cycle_a": losses.mean_absolute_error(self.generator_ba(fake_b, training=True),
-                                                      real_a),
-                "cycle_b": losses.mean_absolute_error(self.generator_ab(fake_a, training=True),
-                                                      real_b),
-                "identity_a": ops.zeros(()),
-                "identity_b": ops.zeros(()),
             }
-            if self.lambda_identity:
-                terms["identity_a"] = losses.mean_absolute_error(
-                    self.generator_ba(real_a, training=True), real_a)
-                terms["identity_b"] = losses.mean_absolute_error(
-                    self.generator_ab(real_b, training=True), real_b)
+            for domain, generator, fake, real in (("a", self.generator_ba, fake_b, real_a),
+                                                  ("b", self.generator_ab, fake_a, real_b)):
+                cycled, same = self.cycle_and_identity(generator, fake, real)
+                terms[f"cycle_{domain}"] = losses.mean_absolute_error(cycled, real)
+                terms[f"identity_{domain}"] = (ops.zeros(()) if same is None
+                                               else losses.mean_absolute_error(same, real))
             scaled = self.scale_loss(self.generator_loss(**terms), self.g_ab_optimizer)
         self.apply_joint_gradients(tape, scaled, ("g_ab_optimizer", "g_ba_optimizer"))
 
-        # Each discriminator on real images and on the (pre-update) fakes through its pool.
-        # The D objective is halved, as in the paper, to slow D down relative to G.
+        # Each discriminator on real images and on the (pre-update) fakes through its pool, in
+        # one call (instance norm keeps images apart). The D objective is halved, as in the
+        # paper, to slow D down relative to G.
         for name, real, fake, pool in (("d_a", real_a, fake_a, self.pool_a),
                                        ("d_b", real_b, fake_b, self.pool_b)):
             optimizer = self.optimizers[f"{name}_optimizer"]
             discriminator = self.networks[f"{name}_optimizer"]
             fake = pool(ops.stop_gradient(fake))
             with tf.GradientTape() as tape:
-                terms[name] = losses.lsgan_discriminator_loss(
-                    discriminator(real, training=True), discriminator(fake, training=True))
+                logits = discriminator(ops.concatenate([real, fake], axis=0), training=True)
+                terms[name] = losses.lsgan_discriminator_loss(*ops.split(logits, 2))
                 scaled_loss = self.scale_loss(terms[name], optimizer)
             self.apply_gradients(tape, scaled_loss, optimizer, discriminator)
 
