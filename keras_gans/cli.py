@@ -64,8 +64,7 @@ def command_generate(args):
 
     if args.n <= 0:
         raise UsageError(f"-n must be a positive number of samples, got {args.n}")
-    labels = np.full(args.n, args.label) if args.label is not None else None
-    images = sample_saved_model(args.model, args.n, seed=args.seed, labels=labels)
+    images = sample_saved_model(args.model, args.n, seed=args.seed, labels=args.label)
     columns = int(np.ceil(np.sqrt(args.n)))
     rows = int(np.ceil(args.n / columns))
     padded = np.zeros((rows * columns,) + images.shape[1:], "uint8")
@@ -75,24 +74,29 @@ def command_generate(args):
 
 
 def command_evaluate(args):
-    """Scores samples of an exported generator with the data's reference classifier."""
+    """Scores an exported model with reference classifiers, by what it serves: samples of a
+    generator, labels kept by a conditional generator, or labels kept through a translation."""
     from keras_gans import config as config_lib
     from keras_gans.errors import UsageError
-    from keras_gans.export import sample_saved_model
-    from keras_gans.metrics import classifier_scores, real_images, reference_classifier
+    from keras_gans.export import saved_model_info
+    from keras_gans.metrics import evaluation
 
+    if args.n <= 0:
+        raise UsageError(f"-n must be a positive number of images, got {args.n}")
+    info = saved_model_info(args.model)
     stored = os.path.join(args.model, "config.yaml")
-    config = config_lib.load_yaml(stored) if os.path.exists(stored) else {}
-    data = args.data or config.get("data")
+    data = args.data or (config_lib.load_yaml(stored).get("data") if os.path.exists(stored) else None)
     if not data:
         raise UsageError("pass --data NAME: the SavedModel does not say which data it learned")
-    size, channels = config.get("image_size"), config.get("channels")
-    samples = sample_saved_model(args.model, args.n, seed=args.seed)
-    size = size or samples.shape[1]
-    classifier = reference_classifier(data, size, channels or samples.shape[-1])
-    real, _ = real_images(data, size, channels or samples.shape[-1], n=args.n)
-    scores = classifier_scores(classifier, samples.astype("float32") / 127.5 - 1.0, real)
+    if "a2b" in info.signatures:
+        for direction in ("a2b", "b2a"):
+            scores = evaluation.score_translation(info.path, data, direction, args.n)
+            print(f"{direction}: {scores}")
+        return
+    scores = evaluation.score_samples(info.path, data, args.n, args.seed)
     print(f"{args.n} samples of {args.model} on {data}'s reference classifier: {scores}")
+    if info.num_classes:
+        print(f"samples drawn per class: {evaluation.score_labels(info.path, data, args.n, args.seed)}")
 
 
 def command_translate(args):

@@ -4,6 +4,7 @@ Each method says what it serves (`serving_signatures`: name -> tf.function with 
 signature) and which networks those functions use (`export_networks`); this module writes them.
 """
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -26,6 +27,8 @@ def export_generator(model, directory):
     is complete."""
     module = tf.Module()
     module.networks = list(model.export_networks)
+    if getattr(model, "num_classes", None):  # conditional: callers must know the label range
+        module.num_classes = tf.Variable(model.num_classes, trainable=False, dtype=tf.int32)
     signatures = model.serving_signatures()
     parent = os.path.dirname(os.path.abspath(directory))
     os.makedirs(parent, exist_ok=True)
@@ -56,24 +59,53 @@ def find_saved_model(path):
                      "pass a finished run folder or its export/generator")
 
 
+@dataclasses.dataclass
+class SavedModelInfo:
+    """What an exported model serves: its signatures' names and, for a conditional generator,
+    its number of classes."""
+    path: str
+    signatures: tuple
+    num_classes: int | None
+
+
+def saved_model_info(path):
+    path = find_saved_model(path)
+    loaded = tf.saved_model.load(path)
+    num_classes = int(loaded.num_classes.numpy()) if hasattr(loaded, "num_classes") else None
+    return SavedModelInfo(path, tuple(loaded.signatures), num_classes)
+
+
 def sample_saved_model(path, n, seed=0, labels=None, batch_size=500):
     """`n` uint8 images from an exported noise-to-image generator (numpy, NHWC).
 
-    Conditional generators take `labels` (one per sample); without them, classes cycle 0..K-1.
+    Conditional generators take `labels` (one per sample, or one for all); without them, classes
+    take turns.
     """
     import numpy as np
 
-    serve = tf.saved_model.load(find_saved_model(path)).signatures["serving_default"]
+    from keras_gans.errors import UsageError
+
+    loaded = tf.saved_model.load(find_saved_model(path))
+    serve = loaded.signatures["serving_default"]
     inputs = serve.structured_input_signature[1]
+    if "z" not in inputs:
+        raise UsageError(f"{path} is not a generator of noise (it takes {', '.join(inputs)}); "
+                         "pass a GAN's run, or use translate for a CycleGAN")
+    if "label" in inputs:
+        num_classes = int(loaded.num_classes.numpy())
+        labels = (np.arange(n) % num_classes if labels is None
+                  else np.broadcast_to(np.asarray(labels, "int32"), (n,)))
+        if labels.min() < 0 or labels.max() >= num_classes:
+            raise UsageError(f"labels must lie in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}")
+    elif labels is not None:
+        raise UsageError(f"{path} is not a conditional generator; drop --label")
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, inputs["z"].shape[-1])).astype("float32")
-    if "label" in inputs and labels is None:
-        labels = np.arange(n) % 10
     batches = []
     for start in range(0, n, batch_size):
         feed = {"z": tf.constant(z[start:start + batch_size])}
         if "label" in inputs:
-            feed["label"] = tf.constant(np.asarray(labels[start:start + batch_size]), tf.int32)
+            feed["label"] = tf.constant(labels[start:start + batch_size], tf.int32)
         batches.append(serve(**feed)["images"].numpy())
     return np.concatenate(batches)
 

@@ -107,7 +107,8 @@ def train(config, resume=False, verbose=None):
     ]
     dataset = data.dataset.repeat() if config.steps_per_epoch else data.dataset
     if initial_epoch < config.epochs:
-        model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch,
+        # shuffle=False: the tf.data pipeline shuffles; fit would only warn that it cannot.
+        model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch, shuffle=False,
                   steps_per_epoch=config.steps_per_epoch, callbacks=callback_list,
                   verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2))
     export_dir = export_generator(model, os.path.join(run_dir, "export", "generator"))

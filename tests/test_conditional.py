@@ -192,12 +192,12 @@ def test_recipes_carry_the_papers_settings():
 
 def cli(*args):
     command = [sys.executable, str(ROOT / "train.py"), *args]
-    if args[0] == "generate":
+    if args[0] in ("generate", "evaluate"):
         command = [sys.executable, "-m", "keras_gans", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
-def test_cli_trains_exports_and_draws_one_class(tmp_path):
+def test_cli_trains_exports_and_draws_one_class(tmp_path, monkeypatch):
     """`--method cgan` end to end: the SavedModel serves (z, label) and `generate --label`
     draws that class."""
     from PIL import Image
@@ -225,6 +225,16 @@ def test_cli_trains_exports_and_draws_one_class(tmp_path):
                  "--out", str(tmp_path / "threes.png"))
     assert result.returncode == 0, result.stderr[-2000:]
     assert Image.open(tmp_path / "threes.png").size == (2 * 17 - 1, 2 * 17 - 1)
+
+    result = cli("generate", "--model", str(run), "--label", "10", "--out", str(tmp_path / "x.png"))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == ["error: labels must lie in 0..9, got 10..10"]
+    assert not (tmp_path / "x.png").exists()
+
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    result = cli("evaluate", "--model", str(run), "-n", "200")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "samples drawn per class: label kept" in result.stdout, result.stdout
 
 
 def test_cgan_on_unlabelled_data_is_a_one_line_error(tmp_path, capsys):

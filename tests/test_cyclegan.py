@@ -262,7 +262,8 @@ def test_preview_shows_four_rows_per_direction_of_the_first_training_images(trai
     np.testing.assert_allclose(rows[3, :4], model.translate(a, "b2a"), atol=1e-5)
 
 
-def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, capsys):
+def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, capsys,
+                                                                    monkeypatch):
     model = small_cyclegan()
     export_dir = export_generator(model, str(tmp_path / "export"))
     signatures = tf.saved_model.load(export_dir).signatures
@@ -294,6 +295,13 @@ def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, c
     assert shape == SHAPE
     assert cli.main(["translate", "--model", export_dir, "--direction", "b2a",
                      str(tmp_path / "missing"), "--out", str(out)]) == 2
+
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    assert cli.main(["evaluate", "--model", export_dir, "--data", "digits2digits-m", "-n", "100"]) == 0
+    printed = capsys.readouterr().out
+    assert "a2b: label kept" in printed and "b2a: label kept" in printed, printed
+    assert cli.main(["evaluate", "--model", export_dir, "--data", "horse2zebra"]) == 2
+    assert "two labelled domains" in capsys.readouterr().err
 
 
 def test_keras_file_round_trip(trained, tmp_path):

@@ -1,0 +1,100 @@
+"""Scores of an exported model (a SavedModel or a run folder), whatever it serves:
+
+- a noise-to-image generator: the reference classifier's confident share, class coverage and
+  feature-space Frechet distance (`score_samples`);
+- a conditional generator: how often samples drawn for class k are classified as k (`score_labels`);
+- a translation model: how often translated test images keep their label in the other domain
+  (`score_translation`), which needs two labelled domains with the same classes.
+
+Only TensorFlow and the reference classifiers are used, never the training code, so a run is
+judged the way a user would serve it.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from keras_gans.data import DataError
+from keras_gans.data.sources import PAIRS
+from keras_gans.errors import UsageError
+from keras_gans.export import load_translation, sample_saved_model, saved_model_info
+from keras_gans.metrics.classifier import classifier_scores
+from keras_gans.metrics.reference import real_images, reference_classifier
+
+
+@dataclasses.dataclass
+class LabelAccuracy:
+    """How often images meant to show class k are classified as k."""
+    per_class: np.ndarray
+
+    @property
+    def overall(self):
+        return float(self.per_class.mean())
+
+    @property
+    def worst(self):
+        return float(self.per_class.min())
+
+    def __str__(self):
+        return (f"label kept {self.overall:.1%} overall, worst class {int(self.per_class.argmin())} "
+                f"at {self.worst:.1%}")
+
+
+def score_samples(path, data, n=2000, seed=0):
+    """ClassifierScores of `n` samples against `data`'s reference classifier and real test images."""
+    samples = _to_float(sample_saved_model(path, n, seed=seed))
+    size, channels = samples.shape[1], samples.shape[-1]
+    real, _ = real_images(data, size, channels, n=n)
+    return classifier_scores(reference_classifier(data, size, channels), samples, real)
+
+
+def score_labels(path, data, n=2000, seed=0):
+    """LabelAccuracy of a conditional generator: `n` samples, classes in turn."""
+    num_classes = saved_model_info(path).num_classes
+    labels = np.arange(n) % num_classes
+    samples = _to_float(sample_saved_model(path, n, seed=seed, labels=labels))
+    classifier = reference_classifier(data, samples.shape[1], samples.shape[-1])
+    return _label_accuracy(classifier, samples, labels, num_classes)
+
+
+def score_translation(path, spec, direction, n=2000):
+    """LabelAccuracy of translated test images of the source domain, judged by the target
+    domain's reference classifier (trained on the target's train split only)."""
+    names = _domain_names(spec)
+    source, target = names if direction == "a2b" else names[::-1]
+    serve, (size, _, channels) = load_translation(path, direction)
+    images, labels = real_images(source, size, channels, n=n)
+    translated = np.concatenate([
+        serve(images=_to_uint8(images[start:start + 500]))["images"].numpy()
+        for start in range(0, len(images), 500)])
+    classifier = reference_classifier(target, size, channels)
+    return _label_accuracy(classifier, _to_float(translated), labels,
+                           classifier.outputs[0].shape[-1])
+
+
+def _domain_names(spec):
+    if spec in PAIRS:
+        return PAIRS[spec]
+    names = [part.strip() for part in spec.split(",")]
+    if len(names) != 2 or not all(names):
+        raise UsageError(f"translation is scored on two labelled domains, and {spec!r} is not a "
+                         f"pair of them; pass --data {' or '.join(PAIRS)} or LABELLED_A,LABELLED_B")
+    return tuple(names)
+
+
+def _label_accuracy(classifier, images, labels, num_classes):
+    predicted = classifier.predict(images, batch_size=500, verbose=0).argmax(1)
+    per_class = np.array([np.mean(predicted[labels == k] == k) if np.any(labels == k) else np.nan
+                          for k in range(num_classes)])
+    if np.isnan(per_class).any():
+        raise DataError(f"some classes have no image among {len(labels)}; score more images with -n")
+    return LabelAccuracy(per_class)
+
+
+def _to_float(images):
+    return images.astype("float32") / 127.5 - 1.0
+
+
+def _to_uint8(images):
+    import tensorflow as tf
+    return tf.constant(np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8"))
