@@ -86,7 +86,6 @@ def train(config, resume=False, verbose=None):
     initial_epoch = 0
     if resume:
         initial_epoch = restore_training_state(model, os.path.join(run_dir, "checkpoints"))
-    if resume:
         print(f"resumed {run_dir} after epoch {initial_epoch} of {config.epochs}", flush=True)
     chief = _is_chief(strategy)
     if not chief:  # other workers train in step but write nothing the chief writes

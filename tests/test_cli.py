@@ -2,27 +2,16 @@
 loads with TensorFlow alone, resume after SIGKILL, and one-line errors for bad input."""
 
 import csv
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, run_cli
 QUICK = ["--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16"]
-
-
-def cli(*args, cwd=None, timeout=300):
-    """Runs `python train.py ARGS` (or `-m keras_gans` when the first arg is a subcommand)."""
-    command = [sys.executable, str(ROOT / "train.py"), *args]
-    if args and args[0] in ("generate", "evaluate", "translate"):
-        command = [sys.executable, "-m", "keras_gans", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 
 def history_epochs(run):
@@ -47,7 +36,7 @@ def assert_complete_run(run, method):
 def dcgan_run(tmp_path_factory):
     """One real `python train.py` run, shared by the tests that read its folder."""
     run = tmp_path_factory.mktemp("cli") / "run"
-    result = cli("--data", "digits", *QUICK, "--output", str(run))
+    result = run_cli("--data", "digits", *QUICK, "--output", str(run))
     assert result.returncode == 0, result.stderr[-2000:]
     return run
 
@@ -109,10 +98,10 @@ def test_killed_run_resumes_where_it_stopped(tmp_path):
         done = int(state["epoch"])
     assert 1 <= done < 8, "the kill came too late to test a resume"
 
-    repeat = cli(*args)
+    repeat = run_cli(*args)
     assert repeat.returncode == 2 and "--resume" in repeat.stderr  # nothing overwritten
 
-    result = cli(*args, "--resume")
+    result = run_cli(*args, "--resume")
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"resumed {run} after epoch {done}" in result.stdout
     assert history_epochs(run) == list(range(1, 9))
@@ -170,7 +159,7 @@ def test_bad_input_gets_one_line_and_status_2(bad_input_folder, args, message, c
 @pytest.mark.parametrize("args", [["--method", "nope"], ["--data", "folder:{tmp}/corrupt"]])
 def test_bad_input_from_a_shell_shows_no_traceback(bad_input_folder, args):
     """In a real process: exit status 2 and exactly one line, TensorFlow's start-up noise included."""
-    result = cli(*[a.format(tmp=bad_input_folder) for a in args], *QUICK, cwd=bad_input_folder)
+    result = run_cli(*[a.format(tmp=bad_input_folder) for a in args], *QUICK, cwd=bad_input_folder)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-2000:]

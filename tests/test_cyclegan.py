@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import keras
 import keras_gans
+from helpers import assert_same_training, fit_single_and_mirrored
 from keras_gans import cli
 from keras_gans.callbacks import TrainingCheckpoint, linear_decay_factor, read_history
 from keras_gans.checkpoint import restore_training_state
@@ -27,13 +28,6 @@ def small_cyclegan(seed=1, **options):
     discriminators = [build_patchgan_discriminator(SHAPE, filters=4, name=f"discriminator_{d}")
                       for d in "ab"]
     return CycleGAN(*generators, *discriminators, seed=seed, **options)
-
-
-def twin(reference, **options):
-    """A second model with the same weights and (by construction) the same seeds."""
-    other = small_cyclegan(**options)
-    other.set_weights(reference.get_weights())
-    return other
 
 
 def domains(n=8, seed=0):
@@ -193,19 +187,11 @@ def test_each_update_touches_only_its_own_network(sgd_model):
 def test_mirrored_step_equals_single_device_step(two_replicas):
     """Two replicas on one global batch give what one device gives. The global batch of 16
     overfills the pool of 3, so images are also swapped in and out of the (global) pools."""
-    single = small_cyclegan(pool_size=3)
-    with two_replicas.scope():
-        mirrored = twin(single, pool_size=3)
-        mirrored.compile(**sgd(mirrored, 0.5))
-    single.compile(**sgd(single, 0.5))
-    data = tf.data.Dataset.from_tensors(domains(16))
-    single_logs = single.fit(data, epochs=1, verbose=0).history
-    mirrored_logs = mirrored.fit(data, epochs=1, verbose=0).history
-    for key in single_logs:
-        assert single_logs[key][0] == pytest.approx(mirrored_logs[key][0], rel=1e-4, abs=1e-5)
+    single, mirrored, logs = fit_single_and_mirrored(
+        lambda: small_cyclegan(pool_size=3), two_replicas,
+        lambda model: model.compile(**sgd(model, 0.5)), tf.data.Dataset.from_tensors(domains(16)))
     assert int(mirrored.pool_a.count.numpy()) == 3
-    for a, b in zip(single.get_weights(), mirrored.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert_same_training(*logs, single, mirrored)
 
 
 def test_resume_restores_pools_seeds_optimizers_and_the_schedule(tmp_path):

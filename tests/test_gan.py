@@ -7,6 +7,8 @@ import tensorflow as tf
 
 import keras
 import keras_gans
+from helpers import (FixedNoise, assert_same_training, assert_updates_keep_to_their_networks,
+                     changed, fit_single_and_mirrored, random_images, weights)
 from keras_gans.networks import build_dcgan_discriminator, build_dcgan_generator
 
 SHAPE = (28, 28, 1)
@@ -19,15 +21,7 @@ def small_gan(loss="bce", seed=1, ema_decay=0.999):
 
 
 def batch(n=8, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, (n,) + SHAPE).astype("float32")
-
-
-def weights(network):
-    return [v.numpy().copy() for v in network.trainable_variables]
-
-
-def changed(before, network):
-    return any(not np.allclose(a, b.numpy()) for a, b in zip(before, network.trainable_variables))
+    return random_images(n, SHAPE, seed)
 
 
 @pytest.mark.parametrize("loss", ["bce", "lsgan", "hinge"])
@@ -43,22 +37,7 @@ def test_one_step_trains_both_networks_and_reports_metrics(loss):
 
 
 def test_each_update_touches_only_its_own_network():
-    gan = small_gan()
-    gan.compile()
-    real = tf.constant(batch())
-    # Freeze one optimizer's effect by giving it a zero learning rate: the other update alone
-    # must leave the frozen network as it was.
-    for frozen, network in (("g_optimizer", gan.generator), ("d_optimizer", gan.discriminator)):
-        gan = small_gan()
-        optimizers = {"g_optimizer": keras.optimizers.SGD(0.1), "d_optimizer": keras.optimizers.SGD(0.1)}
-        optimizers[frozen] = keras.optimizers.SGD(0.0)
-        gan.compile(**optimizers)
-        network = gan.generator if frozen == "g_optimizer" else gan.discriminator
-        other = gan.discriminator if frozen == "g_optimizer" else gan.generator
-        before, other_before = weights(network), weights(other)
-        gan.train_on_batch(real)
-        assert not changed(before, network), f"{frozen} at lr 0 still moved its network"
-        assert changed(other_before, other)
+    assert_updates_keep_to_their_networks(small_gan, batch())
 
 
 def test_ema_generator_follows_the_generator():
@@ -95,13 +74,8 @@ def run_steps(gan, steps=2, **compile_args):
     return logs
 
 
-class FixedNoiseGAN(keras_gans.GAN):
-    """XLA's random streams differ from TensorFlow's kernels for the same seed, so the update
-    itself is compared on fixed, distinct noise."""
-
-    def sample_latent(self, batch_size):
-        grid = keras.ops.arange(batch_size * self.latent_dim, dtype="float32")
-        return keras.ops.reshape(keras.ops.sin(grid), (batch_size, self.latent_dim))
+class FixedNoiseGAN(FixedNoise, keras_gans.GAN):
+    pass
 
 
 def fixed_noise_gan():
@@ -117,36 +91,25 @@ def test_compiled_steps_agree_with_eager_steps(mode):
     compiled_logs = run_steps(compiled, **mode)
     # XLA fuses and reorders float32 sums, and two SGD steps amplify that to ~5e-4 relative on
     # some machines; a wrong update (missed term, wrong sign, stale weights) is off by far more.
-    for key in eager_logs:
-        assert eager_logs[key] == pytest.approx(compiled_logs[key], rel=2e-3, abs=1e-4)
-    for a, b in zip(eager.get_weights(), compiled.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=2e-3, atol=1e-4)
+    assert_same_training(eager_logs, compiled_logs, eager, compiled, rtol=2e-3, atol=1e-4)
 
 
-def test_mirrored_step_equals_single_device_step():
+def test_mirrored_step_equals_single_device_step(two_replicas):
     """Two replicas on one global batch give the weights one device gives on the same batch:
     losses are scaled by 1/replicas, BatchNorm statistics are global and each replica takes its
     own slice of the batch's noise."""
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    assert strategy.num_replicas_in_sync == 2
-    single = small_gan(ema_decay=0.99)
-    with strategy.scope():
-        mirrored = twin(lambda: small_gan(ema_decay=0.99), single)
-        mirrored.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
-    single.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
-    data = tf.data.Dataset.from_tensor_slices(batch(16)).batch(16)
-    single_logs = single.fit(data, epochs=1, verbose=0).history
-    mirrored_logs = mirrored.fit(data, epochs=1, verbose=0).history
-    for key in single_logs:
-        assert single_logs[key][0] == pytest.approx(mirrored_logs[key][0], rel=1e-4, abs=1e-5)
-    moved = [not np.allclose(a, b) for a, b in zip(single.get_weights(), small_gan().get_weights())]
-    assert any(moved)
-    for a, b in zip(single.get_weights(), mirrored.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert two_replicas.num_replicas_in_sync == 2
+    single, mirrored, logs = fit_single_and_mirrored(
+        lambda: small_gan(ema_decay=0.99), two_replicas,
+        lambda gan: gan.compile(g_optimizer=keras.optimizers.SGD(0.5),
+                                d_optimizer=keras.optimizers.SGD(0.5)),
+        tf.data.Dataset.from_tensor_slices(batch(16)).batch(16))
+    assert changed(weights(small_gan().generator), single.generator)
+    assert_same_training(*logs, single, mirrored)
 
 
-def test_replicas_draw_different_noise():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+def test_replicas_draw_different_noise(two_replicas):
+    strategy = two_replicas
     with strategy.scope():
         gan = small_gan()
 

@@ -45,7 +45,7 @@ def reference_classifier(data, image_size=None, channels=None, epochs=None, verb
                        metrics=["accuracy"])
     # Small sets need more passes; about 60k images seen is plenty for these networks.
     epochs = epochs or max(2, min(25, 60_000 // train.num_examples))
-    classifier.fit(train.dataset, epochs=epochs, verbose=verbose)
+    classifier.fit(train.dataset, epochs=epochs, verbose=verbose, shuffle=False)  # data shuffles
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.keras")
     classifier.save(tmp)
@@ -54,18 +54,14 @@ def reference_classifier(data, image_size=None, channels=None, epochs=None, verb
 
 
 def real_images(data, image_size=None, channels=None, n=2000):
-    """Up to `n` real images (and labels) from the test split, else the train split."""
+    """Up to `n` real images (and labels) from the test split, else the train split (for data
+    without a test split)."""
     for split in ("test", "train"):
-        try:
-            source = load_dataset(data, image_size, batch_size=min(n, 500), channels=channels,
+        try:  # batches of one never drop a remainder, whatever the split's size
+            source = load_dataset(data, image_size, batch_size=1, channels=channels,
                                   with_labels=True, split=split, shuffle=True, seed=0)
         except DataError:  # no such split: fall back to train
             continue
-        images, labels = [], []
-        for batch_images, batch_labels in source.dataset:
-            images.append(batch_images.numpy())
-            labels.append(batch_labels.numpy())
-            if sum(len(b) for b in images) >= n:
-                break
-        return np.concatenate(images)[:n], np.concatenate(labels)[:n]
+        images, labels = next(iter(source.dataset.unbatch().batch(n)))
+        return images.numpy(), labels.numpy()
     raise DataError(f"no labelled split of {data!r} to take real images from")

@@ -8,8 +8,8 @@ al. 2017) never sees the label: it predicts it with a second head on the shared 
 
 import keras
 
-from keras_gans.networks.dcgan import build_dcgan_generator
-from keras_gans.networks.layers import batch_norm, conv_init, output_logits, upsampling_plan
+from keras_gans.networks.dcgan import build_dcgan_generator, discriminator_features
+from keras_gans.networks.layers import conv_init, output_logits
 
 
 def label_input():
@@ -43,26 +43,6 @@ def build_conditional_generator(image_shape, num_classes, latent_dim=100, filter
     return keras.Model([z, label], images, name=name)
 
 
-def critic_features(images, filters=64, kernel_size=4, normalization=None):
-    """The DCGAN discriminator's stride-2 ladder down to the base size, flattened.
-
-    `normalization`: None or "layer" for critics with a gradient penalty (it is per sample, which
-    BatchNorm's batch statistics would break), "batch" otherwise.
-    """
-    _, doublings = upsampling_plan(images.shape[1])
-    x = images
-    for i in range(doublings):
-        x = keras.layers.Conv2D(filters * 2 ** i, kernel_size, strides=2, padding="same",
-                                use_bias=i == 0 or normalization is None,
-                                kernel_initializer=conv_init())(x)
-        if i > 0 and normalization == "batch":
-            x = batch_norm()(x)
-        elif i > 0 and normalization == "layer":
-            x = keras.layers.LayerNormalization(axis=(1, 2, 3))(x)
-        x = keras.layers.LeakyReLU(0.2)(x)
-    return keras.layers.Flatten()(x)
-
-
 def build_conditional_critic(image_shape, num_classes, filters=64, normalization="layer",
                              name="critic"):
     """(image, label) -> one score; the label enters as an extra channel."""
@@ -70,8 +50,8 @@ def build_conditional_critic(image_shape, num_classes, filters=64, normalization
     images, label = keras.Input(image_shape, name="images"), label_input()
     plane = label_embedding(num_classes, height * width)(label)
     plane = keras.layers.Reshape((height, width, 1))(plane)
-    x = critic_features(keras.layers.Concatenate()([images, plane]), filters,
-                        normalization=normalization)
+    x = discriminator_features(keras.layers.Concatenate()([images, plane]), filters,
+                               normalization=normalization)
     scores = keras.layers.Dense(1, kernel_initializer=conv_init())(x)
     return keras.Model([images, label], output_logits(scores), name=name)
 
@@ -80,7 +60,7 @@ def build_acgan_discriminator(image_shape, num_classes, filters=64, normalizatio
                               name="discriminator"):
     """image -> (real/fake logit, class logits) from shared features."""
     images = keras.Input(image_shape, name="images")
-    x = critic_features(images, filters, normalization=normalization)
+    x = discriminator_features(images, filters, normalization=normalization)
     source = keras.layers.Dense(1, kernel_initializer=conv_init())(x)
     classes = keras.layers.Dense(num_classes, kernel_initializer=conv_init())(x)
     return keras.Model(images, [output_logits(source), output_logits(classes, name="class_logits")],

@@ -31,12 +31,13 @@ def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4
     return keras.Model(z, output_image(x), name=name)
 
 
-def build_dcgan_discriminator(image_shape, filters=64, kernel_size=4, normalization="batch",
-                              name="discriminator"):
-    """`normalization`: "batch" (DCGAN), "layer" or None (WGAN-GP critics: the penalty is per sample)."""
-    size = image_shape[0]
-    _, doublings = upsampling_plan(size)
-    images = keras.Input(image_shape, name="images")
+def discriminator_features(images, filters=64, kernel_size=4, normalization="batch"):
+    """The stride-2 ladder down to the base size, flattened; widths double on the way.
+
+    `normalization`: "batch" (DCGAN), "layer" or None (critics with a gradient penalty: the
+    penalty is per sample, which BatchNorm's batch statistics would break).
+    """
+    _, doublings = upsampling_plan(images.shape[1])
     x = images
     for i in range(doublings):
         x = keras.layers.Conv2D(filters * 2 ** i, kernel_size, strides=2, padding="same",
@@ -47,6 +48,13 @@ def build_dcgan_discriminator(image_shape, filters=64, kernel_size=4, normalizat
         elif i > 0 and normalization == "layer":
             x = keras.layers.LayerNormalization(axis=(1, 2, 3))(x)
         x = keras.layers.LeakyReLU(0.2)(x)
-    x = keras.layers.Flatten()(x)
-    logits = keras.layers.Dense(1, kernel_initializer=conv_init())(x)
+    return keras.layers.Flatten()(x)
+
+
+def build_dcgan_discriminator(image_shape, filters=64, kernel_size=4, normalization="batch",
+                              name="discriminator"):
+    """One logit per image; see `discriminator_features` for `normalization`."""
+    images = keras.Input(image_shape, name="images")
+    features = discriminator_features(images, filters, kernel_size, normalization)
+    logits = keras.layers.Dense(1, kernel_initializer=conv_init())(features)
     return keras.Model(images, output_logits(logits), name=name)
