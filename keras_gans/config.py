@@ -31,7 +31,7 @@ class TrainConfig:
     image_size: int | None = None      # default: the data's own size
     channels: int | None = None        # 1 or 3; default: the data's own
     epochs: int = 20
-    batch_size: int = 64
+    batch_size: int | None = None      # default per method: 64; 1 for cyclegan, as in the paper
     steps_per_epoch: int | None = None
     seed: int = 0
     # networks

@@ -30,6 +30,7 @@ class Recipe:
 GENERATORS = {"mlp": networks.build_mlp_generator, "dcgan": networks.build_dcgan_generator}
 DISCRIMINATORS = {"mlp": networks.build_mlp_discriminator,
                   "dcgan": networks.build_dcgan_discriminator}
+DEFAULT_BATCH_SIZE = 64
 ADAM_DCGAN = {"optimizer": "adam", "g_lr": 2e-4, "d_lr": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
 ADAM_WGAN_GP = {"optimizer": "adam", "g_lr": 1e-4, "d_lr": 1e-4, "beta_1": 0.0, "beta_2": 0.9}
 WGAN_GP = {"loss": "wasserstein", "n_critic": 5, "gp_weight": 10.0, **ADAM_WGAN_GP}
@@ -130,7 +131,8 @@ RECIPES = {
                                         **ADAM_DCGAN}, needs_labels=True, critic_batches=True),
     "cyclegan": Recipe(build_cyclegan, {"generator": "resnet", "loss": "lsgan", "lambda_cycle": 10.0,
                                         "lambda_identity": 0.5, "pool_size": 50,
-                                        "lr_decay_start": 0.5, **ADAM_DCGAN}, unpaired=True),
+                                        "lr_decay_start": 0.5, "batch_size": 1, **ADAM_DCGAN},
+                       unpaired=True),
 }
 
 
@@ -144,9 +146,8 @@ def get_recipe(method):
 
 def with_method_defaults(config):
     """The config with every unset (None) key the method has a default for filled in."""
-    recipe = get_recipe(config.method)
-    filled = {key: value for key, value in recipe.defaults.items()
-              if getattr(config, key) is None}
+    defaults = {"batch_size": DEFAULT_BATCH_SIZE, **get_recipe(config.method).defaults}
+    filled = {key: value for key, value in defaults.items() if getattr(config, key) is None}
     return dataclasses.replace(config, **filled)
 
 

@@ -39,6 +39,15 @@ def test_method_defaults_fill_only_unset_keys():
     assert config.g_lr == 1e-3 and config.d_lr == 2e-4 and config.loss == "lsgan"
 
 
+def test_data_without_a_recipe_gets_the_methods_batch_size():
+    """CycleGAN's paper trains on single images; the GANs default to 64."""
+    for method, batch_size in (("cyclegan", 1), ("dcgan", 64), ("wgan-gp", 64)):
+        config = config_lib.resolve({"method": method, "data": "photos/a,photos/b"})
+        assert recipes.with_method_defaults(config).batch_size == batch_size, method
+    config = config_lib.resolve({"method": "cyclegan", "data": "x,y", "batch_size": 4})
+    assert recipes.with_method_defaults(config).batch_size == 4
+
+
 @pytest.mark.parametrize("values, message", [
     ({"learning_rate": 1}, "unknown config key 'learning_rate'"),
     ({"epochs": "ten"}, "'epochs' must be int"),
