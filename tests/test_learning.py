@@ -15,10 +15,9 @@ from keras_gans.metrics import classifier_scores, real_images, reference_classif
 @pytest.fixture(scope="session")
 def digits_classifier(tmp_path_factory):
     """A CNN trained on the embedded digits' train split, cached in a temporary folder."""
-    import os
-
-    os.environ["KERAS_GANS_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    classifier = reference_classifier("digits", 28, 1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KERAS_GANS_CACHE", str(tmp_path_factory.mktemp("cache")))
+        classifier = reference_classifier("digits", 28, 1)
     images, labels = real_images("digits", 28, 1, n=350)
     accuracy = np.mean(np.argmax(classifier.predict(images, verbose=0), 1) == labels)
     assert accuracy > 0.9, f"the judge itself is weak: {accuracy:.1%} on held-out digits"
