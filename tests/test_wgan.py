@@ -185,7 +185,7 @@ def test_recipes_carry_the_papers_settings():
                    for layer in gp.discriminator.layers)
     config = recipes.with_method_defaults(keras_gans.config.TrainConfig(method="wgan-gp"))
     assert recipes.get_recipe("wgan-gp").data_batch_size(config) == 5 * 64
-    for method, data, batch_size in (("wgan", "mnist", 64), ("wgan", "cifar10", 64),
+    for method, data, batch_size in (("wgan", "mnist", 32), ("wgan", "cifar10", 64),
                                      ("wgan-gp", "mnist", 16), ("wgan-gp", "cifar10", 64)):
         shipped = keras_gans.config.resolve({"method": method, "data": data})
         assert shipped.batch_size == batch_size and shipped.n_critic == 5
