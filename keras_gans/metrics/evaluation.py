@@ -17,7 +17,8 @@ import numpy as np
 from keras_gans.data import DataError
 from keras_gans.data.sources import PAIRS
 from keras_gans.errors import UsageError
-from keras_gans.export import load_translation, sample_saved_model, saved_model_info
+from keras_gans.export import (
+    images_to_uint8, load_translation, sample_saved_model, saved_model_info, uint8_to_images)
 from keras_gans.metrics.classifier import classifier_scores
 from keras_gans.metrics.reference import real_images, reference_classifier
 
@@ -42,7 +43,7 @@ class LabelAccuracy:
 
 def score_samples(path, data, n=2000, seed=0):
     """ClassifierScores of `n` samples against `data`'s reference classifier and real test images."""
-    samples = _to_float(sample_saved_model(path, n, seed=seed))
+    samples = uint8_to_images(sample_saved_model(path, n, seed=seed))
     size, channels = samples.shape[1], samples.shape[-1]
     real, _ = real_images(data, size, channels, n=n)
     return classifier_scores(reference_classifier(data, size, channels), samples, real)
@@ -52,7 +53,7 @@ def score_labels(path, data, n=2000, seed=0):
     """LabelAccuracy of a conditional generator: `n` samples, classes in turn."""
     num_classes = saved_model_info(path).num_classes
     labels = np.arange(n) % num_classes
-    samples = _to_float(sample_saved_model(path, n, seed=seed, labels=labels))
+    samples = uint8_to_images(sample_saved_model(path, n, seed=seed, labels=labels))
     classifier = reference_classifier(data, samples.shape[1], samples.shape[-1])
     return _label_accuracy(classifier, samples, labels, num_classes)
 
@@ -65,10 +66,10 @@ def score_translation(path, spec, direction, n=2000):
     serve, (size, _, channels) = load_translation(path, direction)
     images, labels = real_images(source, size, channels, n=n)
     translated = np.concatenate([
-        serve(images=_to_uint8(images[start:start + 500]))["images"].numpy()
+        serve(images=images_to_uint8(images[start:start + 500]))["images"].numpy()
         for start in range(0, len(images), 500)])
     classifier = reference_classifier(target, size, channels)
-    return _label_accuracy(classifier, _to_float(translated), labels,
+    return _label_accuracy(classifier, uint8_to_images(translated), labels,
                            classifier.outputs[0].shape[-1])
 
 
@@ -89,12 +90,3 @@ def _label_accuracy(classifier, images, labels, num_classes):
     if np.isnan(per_class).any():
         raise DataError(f"some classes have no image among {len(labels)}; score more images with -n")
     return LabelAccuracy(per_class)
-
-
-def _to_float(images):
-    return images.astype("float32") / 127.5 - 1.0
-
-
-def _to_uint8(images):
-    import tensorflow as tf
-    return tf.constant(np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8"))
