@@ -2,9 +2,11 @@
 
     python benchmarks/throughput.py --method dcgan --data mnist --batch-size 64 --steps 200
     python benchmarks/throughput.py --compare   # oneDNN on/off x XLA on/off, one process each
+    python benchmarks/throughput.py --method cyclegan --data horse2zebra --image-size 64 --batch-size 1
 
-An image is one real image consumed by a train step. The first steps (tracing, compilation,
-caching the data) are excluded. Not part of the tests: timings depend on the machine and its load.
+An image is one real image consumed by a train step (a WGAN step takes n_critic batches); for
+CycleGAN, one pair (an image of each domain). The first steps (tracing, compilation, caching the
+data) are excluded. Not part of the tests: timings depend on the machine and its load.
 """
 
 import argparse
@@ -18,14 +20,16 @@ import time
 def measure(args):
     import keras
 
-    import keras_gans
+    from keras_gans import recipes
     from keras_gans.config import TrainConfig
-    from keras_gans.data import load_dataset
+    from keras_gans.run import load_data
 
-    config = TrainConfig(method=args.method, data=args.data, batch_size=args.batch_size,
-                         image_size=args.image_size, xla=args.xla)
-    data = load_dataset(args.data, args.image_size, args.batch_size, seed=0)
-    model = keras_gans.recipes.build_from_config(config, data.image_shape, data.num_classes)
+    config = recipes.with_method_defaults(TrainConfig(
+        method=args.method, data=args.data, batch_size=args.batch_size,
+        image_size=args.image_size, xla=args.xla))
+    recipe = recipes.get_recipe(args.method)
+    data = load_data(config, recipe)
+    model = recipes.build_from_config(config, data.image_shape, data.num_classes)
     dataset = data.dataset.repeat()
     model.fit(dataset, epochs=1, steps_per_epoch=args.warmup, verbose=0)
 
@@ -38,7 +42,7 @@ def measure(args):
     seconds = time.perf_counter() - clock.start
     return {"method": args.method, "data": args.data, "batch_size": args.batch_size,
             "xla": args.xla, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-            "images_per_second": round(args.steps * args.batch_size / seconds, 1)}
+            "images_per_second": round(args.steps * recipe.data_batch_size(config) / seconds, 1)}
 
 
 def compare(args):

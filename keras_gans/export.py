@@ -5,6 +5,7 @@ signature) and which networks those functions use (`export_networks`); this modu
 """
 
 import dataclasses
+import functools
 import os
 import shutil
 import tempfile
@@ -59,6 +60,19 @@ def find_saved_model(path):
                      "pass a finished run folder or its export/generator")
 
 
+def load_saved_model(path):
+    """`tf.saved_model.load` of a SavedModel or run folder, once per export and process: scoring
+    one model asks it several questions. A new export at the same path is loaded anew."""
+    path = os.path.abspath(find_saved_model(path))
+    written = os.stat(os.path.join(path, "saved_model.pb"))
+    return _load_once(path, written.st_ino, written.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_once(path, inode, mtime_ns):
+    return tf.saved_model.load(path)
+
+
 @dataclasses.dataclass
 class SavedModelInfo:
     """What an exported model serves: its signatures' names and, for a conditional generator,
@@ -70,7 +84,7 @@ class SavedModelInfo:
 
 def saved_model_info(path):
     path = find_saved_model(path)
-    loaded = tf.saved_model.load(path)
+    loaded = load_saved_model(path)
     num_classes = int(loaded.num_classes.numpy()) if hasattr(loaded, "num_classes") else None
     return SavedModelInfo(path, tuple(loaded.signatures), num_classes)
 
@@ -85,7 +99,7 @@ def sample_saved_model(path, n, seed=0, labels=None, batch_size=500):
 
     from keras_gans.errors import UsageError
 
-    loaded = tf.saved_model.load(find_saved_model(path))
+    loaded = load_saved_model(path)
     serve = loaded.signatures["serving_default"]
     inputs = serve.structured_input_signature[1]
     if "z" not in inputs:
@@ -115,7 +129,7 @@ def load_translation(path, direction):
     shape (H, W, C) it takes: uint8 `images` in, uint8 `images` out."""
     from keras_gans.errors import UsageError
 
-    signatures = tf.saved_model.load(find_saved_model(path)).signatures
+    signatures = load_saved_model(path).signatures
     if direction not in signatures:
         raise UsageError(f"{path} has no {direction!r} signature, only {', '.join(signatures)}; "
                          "pass a translation model (CycleGAN) and one of its directions")
