@@ -136,6 +136,24 @@ def test_keras_file_round_trip(tmp_path):
     loaded.train_on_batch(batch())  # and it keeps training
 
 
+def test_a_new_export_at_the_same_path_is_what_sampling_reads(tmp_path):
+    """Scoring loads each SavedModel once per process; a re-export must not be served stale."""
+    from keras_gans.export import export_generator, sample_saved_model
+
+    gan = small_gan(ema_decay=0.0)
+    path = str(tmp_path / "generator")
+    export_generator(gan, path)
+    before = sample_saved_model(path, 4, seed=3)
+    assert np.array_equal(sample_saved_model(path, 4, seed=3), before)
+    run_steps(gan, steps=2)
+    export_generator(gan, path)
+    after = sample_saved_model(path, 4, seed=3)
+    expected = np.round((gan.generate_from_latent(
+        np.random.default_rng(3).standard_normal((4, 8)).astype("float32")) + 1) * 127.5)
+    assert not np.array_equal(after, before)
+    np.testing.assert_allclose(after, np.clip(expected, 0, 255), atol=1)
+
+
 @pytest.fixture
 def mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_float16")
