@@ -370,3 +370,25 @@ def test_tfds_data_that_cannot_be_downloaded_is_an_error_naming_tfds_data_dir(mo
         load_dataset("svhn")
     with pytest.raises(DataError, match="unknown TFDS dataset"):
         load_dataset("tfds:no_such_dataset_anywhere")
+
+
+def test_real_images_fall_back_to_train_only_when_the_split_is_missing(tmp_path, monkeypatch):
+    """A labelled folder has no test split, so scoring reads its train images; data that cannot
+    be read at all must say why, not that it has no split."""
+    import tensorflow_datasets as tfds
+
+    from keras_gans.metrics import real_images
+
+    for i in range(2):
+        write_image(tmp_path / "red" / f"{i}.png", solid(8, 8, (255, 0, 0)))
+        write_image(tmp_path / "blue" / f"{i}.png", solid(8, 8, (0, 0, 255)))
+    images, labels = real_images(str(tmp_path), n=10)
+    assert images.shape == (4, 8, 8, 3) and sorted(labels) == [0, 0, 1, 1]
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", offline)
+    with pytest.raises(DataError, match="could not be downloaded.*TFDS_DATA_DIR"):
+        real_images("svhn")

@@ -15,6 +15,11 @@ class DataError(UsageError):
     """A data problem the user can fix; the message is one line naming the problem and the fix."""
 
 
+class MissingSplitError(DataError):
+    """The data exists but has no such split: callers may fall back to another split, which
+    they must not do for data that could not be read at all."""
+
+
 @dataclasses.dataclass
 class ImageData:
     """What a training run needs: batches for one epoch plus what the networks must be sized to."""

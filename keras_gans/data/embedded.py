@@ -11,7 +11,7 @@ import numpy as np
 import sklearn.datasets
 import tensorflow as tf
 
-from keras_gans.data.core import DataError, Examples
+from keras_gans.data.core import Examples, MissingSplitError
 
 NATIVE_SIZE = 28  # digits are drawn at MNIST's size unless asked otherwise
 CLASS_NAMES = [str(digit) for digit in range(10)]
@@ -39,7 +39,7 @@ def load_digits_m(split, image_size):
 def split_indices(split, num_examples, name="digits"):
     """The fixed held-out split: the same indices for digits and digits-m, from a seed-0 permutation."""
     if split not in SPLITS:
-        raise DataError(f"dataset {name!r} has no split {split!r}; use 'train', 'test' or 'all'")
+        raise MissingSplitError(f"dataset {name!r} has no split {split!r}; use 'train', 'test' or 'all'")
     if split == "all":
         return np.arange(num_examples)
     order = np.random.default_rng(SPLIT_SEED).permutation(num_examples)

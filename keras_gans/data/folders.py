@@ -12,7 +12,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from keras_gans.data import core
-from keras_gans.data.core import DataError, Examples
+from keras_gans.data.core import DataError, Examples, MissingSplitError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 FOLDER_SPLITS = ("train", "all")
@@ -29,7 +29,7 @@ def load_folder(path, split, image_size):
     if not root.is_dir():
         raise DataError(f"folder '{path}' does not exist; pass an existing folder of images")
     if split not in FOLDER_SPLITS:
-        raise DataError(f"folder '{path}' has no {split!r} split; pass the folder that holds that split")
+        raise MissingSplitError(f"folder '{path}' has no {split!r} split; pass the folder that holds that split")
     files = list_images(root)
     if not files:
         raise DataError(f"folder '{path}' holds no {'/'.join(IMAGE_EXTENSIONS)} files; pass a folder of images")

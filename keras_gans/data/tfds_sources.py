@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from keras_gans.data.core import DataError, Examples
+from keras_gans.data.core import DataError, Examples, MissingSplitError
 
 
 def load_tfds(name, split, image_size):
@@ -57,7 +57,7 @@ def _split(builder, name, split):
         return builder.as_dataset(split=split)
     except ValueError as err:  # unknown split name or malformed slice
         splits = ", ".join(builder.info.splits)
-        raise DataError(f"TFDS dataset {name!r} has no split {split!r}; use one of {splits}") from err
+        raise MissingSplitError(f"TFDS dataset {name!r} has no split {split!r}; use one of {splits}") from err
 
 
 def _class_names(features):

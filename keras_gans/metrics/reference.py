@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from keras_gans.data import DataError, load_dataset
+from keras_gans.data.core import MissingSplitError
 
 
 def cache_dir():
@@ -60,7 +61,7 @@ def real_images(data, image_size=None, channels=None, n=2000):
         try:  # batches of one never drop a remainder, whatever the split's size
             source = load_dataset(data, image_size, batch_size=1, channels=channels,
                                   with_labels=True, split=split, shuffle=True, seed=0)
-        except DataError:  # no such split: fall back to train
+        except MissingSplitError:  # fall back to train; any other problem is the user's to see
             continue
         images, labels = next(iter(source.dataset.unbatch().batch(n)))
         return images.numpy(), labels.numpy()
