@@ -47,6 +47,7 @@ class TrainConfig:
     beta_1: float | None = None
     beta_2: float | None = None
     n_critic: int | None = None        # critic updates per generator update (WGAN family)
+    g_steps: int | None = None         # generator updates per discriminator update (gan, dcgan, lsgan)
     clip_value: float | None = None    # WGAN's critic weight clip
     gp_weight: float | None = None     # WGAN-GP's gradient penalty weight (lambda)
     ema_decay: float = 0.999           # 0 disables the EMA generator

@@ -54,7 +54,7 @@ def build_gan(config, image_shape, num_classes=None):
                        **_network_kwargs(config, make_g, "g"))
     discriminator = make_d(image_shape, **_network_kwargs(config, make_d, "d"))
     return GAN(generator, discriminator, latent_dim=config.latent_dim, loss=config.loss,
-               ema_decay=config.ema_decay, seed=config.seed)
+               generator_steps=config.g_steps, ema_decay=config.ema_decay, seed=config.seed)
 
 
 def _critic_options(config):
@@ -119,9 +119,10 @@ def build_cyclegan(config, image_shape, num_classes=None):
 
 
 RECIPES = {
-    "gan": Recipe(build_gan, {"generator": "mlp", "loss": "bce", **ADAM_DCGAN}),
-    "dcgan": Recipe(build_gan, {"generator": "dcgan", "loss": "bce", **ADAM_DCGAN}),
-    "lsgan": Recipe(build_gan, {"generator": "dcgan", "loss": "lsgan", **ADAM_DCGAN}),
+    "gan": Recipe(build_gan, {"generator": "mlp", "loss": "bce", "g_steps": 1, **ADAM_DCGAN}),
+    "dcgan": Recipe(build_gan, {"generator": "dcgan", "loss": "bce", "g_steps": 1, **ADAM_DCGAN}),
+    "lsgan": Recipe(build_gan, {"generator": "dcgan", "loss": "lsgan", "g_steps": 1,
+                                **ADAM_DCGAN}),
     "wgan": Recipe(build_wgan, {"generator": "dcgan", "loss": "wasserstein", "n_critic": 5,
                                 "clip_value": 0.01, "optimizer": "rmsprop", "g_lr": 5e-5,
                                 "d_lr": 5e-5}, critic_batches=True),

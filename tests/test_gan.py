@@ -14,10 +14,11 @@ from keras_gans.networks import build_dcgan_discriminator, build_dcgan_generator
 SHAPE = (28, 28, 1)
 
 
-def small_gan(loss="bce", seed=1, ema_decay=0.999):
+def small_gan(loss="bce", seed=1, ema_decay=0.999, generator_steps=1):
     generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
     discriminator = build_dcgan_discriminator(SHAPE, filters=8)
-    return keras_gans.GAN(generator, discriminator, loss=loss, seed=seed, ema_decay=ema_decay)
+    return keras_gans.GAN(generator, discriminator, loss=loss, seed=seed, ema_decay=ema_decay,
+                          generator_steps=generator_steps)
 
 
 def batch(n=8, seed=0):
@@ -34,6 +35,22 @@ def test_one_step_trains_both_networks_and_reports_metrics(loss):
     assert all(np.isfinite(v) for v in logs.values())
     assert changed(g_before, gan.generator) and changed(d_before, gan.discriminator)
     assert int(gan.g_optimizer.iterations) == 1 and int(gan.d_optimizer.iterations) == 1
+
+
+def test_generator_steps_update_the_generator_that_many_times_per_batch():
+    gan = small_gan(generator_steps=2)
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+    once = twin(lambda: small_gan(generator_steps=1), gan)
+    once.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+    for model in (gan, once):
+        model.train_on_batch(batch())
+    assert int(gan.g_optimizer.iterations) == 2 and int(gan.d_optimizer.iterations) == 1
+    # Same start, same noise for the shared first updates: only the extra update separates them.
+    assert not changed(weights(once.discriminator), gan.discriminator)
+    assert changed(weights(once.generator), gan.generator)
+    assert keras_gans.GAN.from_config(gan.get_config()).generator_steps == 2
+    with pytest.raises(ValueError, match="generator_steps"):
+        small_gan(generator_steps=0)
 
 
 def test_each_update_touches_only_its_own_network():

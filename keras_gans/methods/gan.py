@@ -13,20 +13,28 @@ from keras_gans.methods.base import NoiseToImageModel
 
 @keras.saving.register_keras_serializable(package="keras_gans")
 class GAN(NoiseToImageModel):
-    """One discriminator update, then one generator update, per batch.
+    """One discriminator update, then `generator_steps` generator updates, per batch.
+
+    Two generator updates per discriminator update (as in the widely used DCGAN-tensorflow code)
+    keep a fast discriminator from outrunning the generator; each draws fresh noise.
 
     Real and fake batches go through the discriminator in separate calls, as in DCGAN: with
     BatchNorm in the discriminator, a mixed batch would let it separate the two by their batch
     statistics instead of by the images.
     """
 
-    def __init__(self, generator, discriminator, latent_dim=None, loss="bce", **kwargs):
+    def __init__(self, generator, discriminator, latent_dim=None, loss="bce", generator_steps=1,
+                 **kwargs):
         super().__init__(generator, discriminator, latent_dim=latent_dim, **kwargs)
+        if int(generator_steps) < 1:
+            raise ValueError(f"generator_steps must be 1 or more, got {generator_steps}")
         self.loss_name = loss
+        self.generator_steps = int(generator_steps)
         self.d_loss_fn, self.g_loss_fn = losses.get_adversarial_loss(loss)
 
     def get_config(self):
-        return {**super().get_config(), "loss": self.loss_name}
+        return {**super().get_config(), "loss": self.loss_name,
+                "generator_steps": self.generator_steps}
 
     def discriminator_score(self, logits):
         """Mean D output as a probability where the loss defines one, else the raw score."""
@@ -47,12 +55,13 @@ class GAN(NoiseToImageModel):
             scaled = self.scale_loss(d_loss, self.d_optimizer)
         self.apply_gradients(tape, scaled, self.d_optimizer, self.discriminator)
 
-        with tf.GradientTape() as tape:
-            fake = self.generator(self.sample_latent(batch_size), training=True)
-            g_loss = self.g_loss_fn(self.discriminator(fake, training=True))
-            scaled = self.scale_loss(g_loss, self.g_optimizer)
-        self.apply_gradients(tape, scaled, self.g_optimizer, self.generator)
-        self.update_ema()
+        for _ in range(self.generator_steps):
+            with tf.GradientTape() as tape:
+                fake = self.generator(self.sample_latent(batch_size), training=True)
+                g_loss = self.g_loss_fn(self.discriminator(fake, training=True))
+                scaled = self.scale_loss(g_loss, self.g_optimizer)
+            self.apply_gradients(tape, scaled, self.g_optimizer, self.generator)
+            self.update_ema()
 
         return self.record(
             d_loss=d_loss,
