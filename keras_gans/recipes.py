@@ -18,6 +18,7 @@ from keras_gans.methods import ACGAN, GAN, WGAN, WGANGP, ConditionalGAN, CycleGA
 class Recipe:
     build: Callable               # (config, image_shape, num_classes) -> uncompiled model
     defaults: dict                # config values the method sets when nothing else does
+    options: frozenset            # the METHOD_OPTIONS keys this method reads
     needs_labels: bool = False    # trains on (images, labels)
     unpaired: bool = False        # trains on (images_a, images_b)
     critic_batches: bool = False  # a step takes n_critic real batches (the WGAN family)
@@ -26,6 +27,13 @@ class Recipe:
         """Images per dataset element: one real batch per critic update of a step."""
         return config.batch_size * (config.n_critic if self.critic_batches else 1)
 
+
+# Config keys that belong to some methods only; setting one for another method is an error, not
+# a silently ignored value.
+GAN_OPTIONS = frozenset({"g_steps"})
+CRITIC_OPTIONS = frozenset({"n_critic", "clip_value", "gp_weight"})
+CYCLE_OPTIONS = frozenset({"lambda_cycle", "lambda_identity", "pool_size", "lr_decay_start"})
+METHOD_OPTIONS = GAN_OPTIONS | CRITIC_OPTIONS | CYCLE_OPTIONS
 
 GENERATORS = {"mlp": networks.build_mlp_generator, "dcgan": networks.build_dcgan_generator}
 DISCRIMINATORS = {"mlp": networks.build_mlp_discriminator,
@@ -119,21 +127,26 @@ def build_cyclegan(config, image_shape, num_classes=None):
 
 
 RECIPES = {
-    "gan": Recipe(build_gan, {"generator": "mlp", "loss": "bce", "g_steps": 1, **ADAM_DCGAN}),
-    "dcgan": Recipe(build_gan, {"generator": "dcgan", "loss": "bce", "g_steps": 1, **ADAM_DCGAN}),
+    "gan": Recipe(build_gan, {"generator": "mlp", "loss": "bce", "g_steps": 1, **ADAM_DCGAN},
+                  GAN_OPTIONS),
+    "dcgan": Recipe(build_gan, {"generator": "dcgan", "loss": "bce", "g_steps": 1, **ADAM_DCGAN},
+                    GAN_OPTIONS),
     "lsgan": Recipe(build_gan, {"generator": "dcgan", "loss": "lsgan", "g_steps": 1,
-                                **ADAM_DCGAN}),
+                                **ADAM_DCGAN}, GAN_OPTIONS),
     "wgan": Recipe(build_wgan, {"generator": "dcgan", "loss": "wasserstein", "n_critic": 5,
                                 "clip_value": 0.01, "optimizer": "rmsprop", "g_lr": 5e-5,
-                                "d_lr": 5e-5}, critic_batches=True),
-    "wgan-gp": Recipe(build_wgan, {"generator": "dcgan", **WGAN_GP}, critic_batches=True),
-    "cgan": Recipe(build_conditional, WGAN_GP, needs_labels=True, critic_batches=True),
+                                "d_lr": 5e-5}, CRITIC_OPTIONS, critic_batches=True),
+    "wgan-gp": Recipe(build_wgan, {"generator": "dcgan", **WGAN_GP}, CRITIC_OPTIONS,
+                      critic_batches=True),
+    "cgan": Recipe(build_conditional, WGAN_GP, CRITIC_OPTIONS, needs_labels=True,
+                   critic_batches=True),
     "acgan": Recipe(build_conditional, {"loss": "bce", "n_critic": 1, "gp_weight": 0.0,
-                                        **ADAM_DCGAN}, needs_labels=True, critic_batches=True),
+                                        **ADAM_DCGAN}, CRITIC_OPTIONS, needs_labels=True,
+                   critic_batches=True),
     "cyclegan": Recipe(build_cyclegan, {"generator": "resnet", "loss": "lsgan", "lambda_cycle": 10.0,
                                         "lambda_identity": 0.5, "pool_size": 50,
                                         "lr_decay_start": 0.5, "batch_size": 1, **ADAM_DCGAN},
-                       unpaired=True),
+                       CYCLE_OPTIONS, unpaired=True),
 }
 
 
@@ -146,8 +159,17 @@ def get_recipe(method):
 
 
 def with_method_defaults(config):
-    """The config with every unset (None) key the method has a default for filled in."""
-    defaults = {"batch_size": DEFAULT_BATCH_SIZE, **get_recipe(config.method).defaults}
+    """The config with every unset (None) key the method has a default for filled in.
+
+    A key that only other methods read is refused rather than silently ignored.
+    """
+    recipe = get_recipe(config.method)
+    foreign = sorted(key for key in METHOD_OPTIONS - recipe.options
+                     if getattr(config, key) is not None)
+    if foreign:
+        raise ConfigError(f"config key {foreign[0]!r} does not apply to method {config.method!r}; "
+                          f"remove it (this method takes {', '.join(sorted(recipe.options))})")
+    defaults = {"batch_size": DEFAULT_BATCH_SIZE, **recipe.defaults}
     filled = {key: value for key, value in defaults.items() if getattr(config, key) is None}
     return dataclasses.replace(config, **filled)
 

@@ -121,6 +121,8 @@ BAD_INPUTS = [
     (["--config", "{tmp}/bad_key.yaml"], "unknown config key 'learning_rate'"),
     (["--config", "{tmp}/bad_type.yaml"], "config key 'epochs' must be int"),
     (["--config", "{tmp}/missing.yaml"], "does not exist"),
+    (["--method", "dcgan", "--lambda-cycle", "5"],
+     "config key 'lambda_cycle' does not apply to method 'dcgan'"),
     (["--data", "folder:{tmp}/empty"], "no"),
     (["--data", "folder:{tmp}/corrupt"], "no"),
     (["generate", "--model", "{tmp}", "-n", "4"], "neither a SavedModel nor a run folder"),

@@ -60,6 +60,15 @@ def test_bad_values_are_refused(values, message):
         config_lib.validate(values)
 
 
+@pytest.mark.parametrize("method, key, value", [
+    ("dcgan", "n_critic", 5), ("wgan-gp", "g_steps", 2), ("cyclegan", "gp_weight", 10.0),
+    ("lsgan", "pool_size", 50)])
+def test_a_key_of_another_method_is_refused(method, key, value):
+    config = config_lib.TrainConfig(method=method, **{key: value})
+    with pytest.raises(config_lib.ConfigError, match=f"{key!r} does not apply to method"):
+        recipes.with_method_defaults(config)
+
+
 def test_integers_are_accepted_for_floats():
     assert config_lib.validate({"g_lr": 1})["g_lr"] == 1.0
 
