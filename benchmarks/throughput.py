@@ -1,6 +1,6 @@
 """Training throughput in images per second, for choosing defaults by measurement.
 
-    python benchmarks/throughput.py --method dcgan --data mnist --batch-size 64 --steps 200
+    python benchmarks/throughput.py --method dcgan --data mnist --steps 300   # the recipe's batch
     python benchmarks/throughput.py --compare   # oneDNN on/off x XLA on/off, one process each
     python benchmarks/throughput.py --method cyclegan --data horse2zebra --image-size 64 --batch-size 1
 
@@ -20,13 +20,14 @@ import time
 def measure(args):
     import keras
 
+    from keras_gans import config as config_lib
     from keras_gans import recipes
-    from keras_gans.config import TrainConfig
     from keras_gans.run import load_data
 
-    config = recipes.with_method_defaults(TrainConfig(
+    # The shipped recipe for the method and data when there is one, as `train.py` would run it.
+    config = recipes.with_method_defaults(config_lib.resolve(dict(
         method=args.method, data=args.data, batch_size=args.batch_size,
-        image_size=args.image_size, xla=args.xla))
+        image_size=args.image_size, xla=args.xla)))
     recipe = recipes.get_recipe(args.method)
     data = load_data(config, recipe)
     model = recipes.build_from_config(config, data.image_shape, data.num_classes)
@@ -40,7 +41,7 @@ def measure(args):
     clock = Clock()
     model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0, callbacks=[clock])
     seconds = time.perf_counter() - clock.start
-    return {"method": args.method, "data": args.data, "batch_size": args.batch_size,
+    return {"method": args.method, "data": args.data, "batch_size": config.batch_size,
             "xla": args.xla, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
             "images_per_second": round(args.steps * recipe.data_batch_size(config) / seconds, 1)}
 
@@ -50,10 +51,10 @@ def compare(args):
     for onednn in ("1", "0"):
         for xla in (False, True):
             command = [sys.executable, __file__, "--method", args.method, "--data", args.data,
-                       "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-                       "--warmup", str(args.warmup)] + (["--xla"] if xla else [])
-            if args.image_size:
-                command += ["--image-size", str(args.image_size)]
+                       "--steps", str(args.steps), "--warmup", str(args.warmup)]
+            command += ["--xla"] if xla else []
+            for flag, value in (("--batch-size", args.batch_size), ("--image-size", args.image_size)):
+                command += [flag, str(value)] if value else []
             env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3"}
             output = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             print(output.stdout.strip().splitlines()[-1], flush=True)
@@ -64,7 +65,7 @@ def main():
     parser.add_argument("--method", default="dcgan")
     parser.add_argument("--data", default="mnist")
     parser.add_argument("--image-size", type=int)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, help="default: the recipe's")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--xla", action="store_true")
