@@ -122,7 +122,10 @@ def test_mirrored_step_equals_single_device_step(two_replicas):
                                 d_optimizer=keras.optimizers.SGD(0.5)),
         tf.data.Dataset.from_tensor_slices(batch(16)).batch(16))
     assert changed(weights(small_gan().generator), single.generator)
-    assert_same_training(*logs, single, mirrored)
+    # The step moves weights by up to ~0.1. Replicas sum in another order than one device, and
+    # under a loaded CPU (the full suite beside other jobs) that reached 1.3e-4 in the generator's
+    # first layer; a missing 1/replicas, per-replica BatchNorm or shared noise is off by ~0.1.
+    assert_same_training(*logs, single, mirrored, atol=5e-4)
 
 
 def test_replicas_draw_different_noise(two_replicas):
