@@ -121,6 +121,7 @@ BAD_INPUTS = [
     (["--config", "{tmp}/bad_key.yaml"], "unknown config key 'learning_rate'"),
     (["--config", "{tmp}/bad_type.yaml"], "config key 'epochs' must be int"),
     (["--config", "{tmp}/missing.yaml"], "does not exist"),
+    (["--config", "{tmp}/no_generator_steps.yaml"], "g_steps) must be at least 1"),
     (["--method", "dcgan", "--lambda-cycle", "5"],
      "config key 'lambda_cycle' does not apply to method 'dcgan'"),
     (["--data", "folder:{tmp}/empty"], "no"),
@@ -133,6 +134,7 @@ BAD_INPUTS = [
 def bad_input_folder(tmp_path):
     (tmp_path / "bad_key.yaml").write_text("method: dcgan\nlearning_rate: 0.1\n")
     (tmp_path / "bad_type.yaml").write_text("method: dcgan\nepochs: many\n")
+    (tmp_path / "no_generator_steps.yaml").write_text("method: dcgan\ng_steps: 0\n")
     (tmp_path / "empty").mkdir()
     (tmp_path / "corrupt").mkdir()
     (tmp_path / "corrupt" / "a.png").write_bytes(b"not a png")

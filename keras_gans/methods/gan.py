@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gans import losses
+from keras_gans.errors import UsageError
 from keras_gans.methods.base import NoiseToImageModel
 
 
@@ -27,7 +28,8 @@ class GAN(NoiseToImageModel):
                  **kwargs):
         super().__init__(generator, discriminator, latent_dim=latent_dim, **kwargs)
         if int(generator_steps) < 1:
-            raise ValueError(f"generator_steps must be 1 or more, got {generator_steps}")
+            raise UsageError(f"generator_steps (g_steps) must be at least 1, got {generator_steps}; "
+                             "1 is the papers' step, 2 the MNIST recipes'")
         self.loss_name = loss
         self.generator_steps = int(generator_steps)
         self.d_loss_fn, self.g_loss_fn = losses.get_adversarial_loss(loss)
