@@ -33,11 +33,13 @@ def _add_train_arguments(parser):
     parser.add_argument("--lambda-cycle", type=float, help="cyclegan's cycle loss weight (10)")
     parser.add_argument("--lambda-identity", type=float,
                         help="cyclegan's identity loss weight, times --lambda-cycle (0.5)")
+    parser.add_argument("--style-dim", type=int,
+                        help="cyclegan: size of G_ab's style code, 0 for one translation per image")
 
 
 TRAIN_KEYS = ("method", "data", "epochs", "batch_size", "image_size", "steps_per_epoch",
               "output", "name", "seed", "strategy", "xla", "generator", "augment", "lambda_cycle",
-              "lambda_identity")
+              "lambda_identity", "style_dim")
 
 
 def command_train(args):

@@ -57,6 +57,7 @@ class TrainConfig:
     lambda_identity: float | None = None  # weight of the L1 identity loss, times lambda_cycle
     pool_size: int | None = None          # generated images the discriminators learn from
     lr_decay_start: float | None = None   # share of the epochs before the LR decays linearly to 0
+    style_dim: int | None = None          # >0: G_ab also takes a style code of this size (resnet)
     # execution
     strategy: str = "auto"             # auto, mirrored, multiworker, cpu
     xla: bool = False

@@ -32,7 +32,8 @@ class Recipe:
 # a silently ignored value.
 GAN_OPTIONS = frozenset({"g_steps"})
 CRITIC_OPTIONS = frozenset({"n_critic", "clip_value", "gp_weight"})
-CYCLE_OPTIONS = frozenset({"lambda_cycle", "lambda_identity", "pool_size", "lr_decay_start"})
+CYCLE_OPTIONS = frozenset({"lambda_cycle", "lambda_identity", "pool_size", "lr_decay_start",
+                           "style_dim"})
 METHOD_OPTIONS = GAN_OPTIONS | CRITIC_OPTIONS | CYCLE_OPTIONS
 
 GENERATORS = {"mlp": networks.build_mlp_generator, "dcgan": networks.build_dcgan_generator}
@@ -111,19 +112,31 @@ TRANSLATORS = {"resnet": networks.build_resnet_generator, "unet": networks.build
 
 
 def build_cyclegan(config, image_shape, num_classes=None):
-    """Two generators (ResNet or U-Net) and two 70x70 PatchGAN discriminators."""
+    """Two generators (ResNet or U-Net), two 70x70 PatchGAN discriminators, and with
+    `style_dim` a style encoder of B whose code the ResNet G_ab takes."""
     if config.generator not in TRANSLATORS or config.loss != "lsgan":
         raise ConfigError(f"method {config.method!r} takes generator {' or '.join(TRANSLATORS)} "
                           "and the lsgan loss; fix the generator and loss keys of the config")
-    generators = [TRANSLATORS[config.generator](image_shape, filters=config.g_filters,
-                                                name=f"generator_{direction}")
-                  for direction in ("ab", "ba")]
+    if config.style_dim < 0:
+        raise ConfigError(f"style_dim must be 0 (one translation per image) or positive, got "
+                          f"{config.style_dim}")
+    if config.style_dim and config.generator != "resnet":
+        raise ConfigError(f"style_dim needs the resnet generator, not {config.generator!r}; "
+                          "set style_dim to 0 or generator to resnet")
+    make_generator = TRANSLATORS[config.generator]
+    generators = [make_generator(image_shape, filters=config.g_filters, name="generator_ab",
+                                 **({"style_dim": config.style_dim} if config.style_dim else {})),
+                  make_generator(image_shape, filters=config.g_filters, name="generator_ba")]
     discriminators = [networks.build_patchgan_discriminator(image_shape, filters=config.d_filters,
                                                             name=f"discriminator_{domain}")
                       for domain in "ab"]
-    return CycleGAN(*generators, *discriminators, lambda_cycle=config.lambda_cycle,
-                    lambda_identity=config.lambda_identity, pool_size=config.pool_size,
-                    lr_decay_start=config.lr_decay_start, seed=config.seed)
+    style_encoder = (networks.build_style_encoder(image_shape, config.style_dim,
+                                                  filters=config.g_filters)
+                     if config.style_dim else None)
+    return CycleGAN(*generators, *discriminators, style_encoder=style_encoder,
+                    lambda_cycle=config.lambda_cycle, lambda_identity=config.lambda_identity,
+                    pool_size=config.pool_size, lr_decay_start=config.lr_decay_start,
+                    seed=config.seed)
 
 
 RECIPES = {
@@ -145,7 +158,8 @@ RECIPES = {
                    critic_batches=True),
     "cyclegan": Recipe(build_cyclegan, {"generator": "resnet", "loss": "lsgan", "lambda_cycle": 10.0,
                                         "lambda_identity": 0.5, "pool_size": 50,
-                                        "lr_decay_start": 0.5, "batch_size": 1, **ADAM_DCGAN},
+                                        "lr_decay_start": 0.5, "style_dim": 0, "batch_size": 1,
+                                        **ADAM_DCGAN},
                        CYCLE_OPTIONS, unpaired=True),
 }
 

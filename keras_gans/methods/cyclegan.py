@@ -5,6 +5,13 @@ adversarial losses, an L1 cycle loss (a -> G_ab -> G_ba -> a, and b likewise) we
 lambda_cycle, an L1 identity loss (G_ba leaves an image of A unchanged, G_ab one of B) weighted
 by lambda_identity * lambda_cycle, discriminators trained on a history of generated images, and
 the learning rate constant for the first half of the run, then decaying linearly towards 0.
+
+With a style encoder the translation A -> B is many-to-one no longer (after Augmented CycleGAN,
+Almahairi et al. 2018): G_ab also takes a style code, random on the way out and read from b by
+the encoder on the way back. A deterministic G_ab draws B in one style only, so the cycle
+b -> G_ba -> G_ab -> b of an image in any other style can only close if G_ba hides that style in
+its output, at the cost of its content (digits-m's light patches come back as other digits). An
+L1 loss makes the encoder read back the random code of G_ab's output, so G_ab cannot ignore it.
 """
 
 import keras
@@ -109,18 +116,24 @@ class CycleGAN(AdversarialModel):
 
     metric_names = ("d_a", "d_b", "g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a",
                     "identity_b")
-    NETWORKS = ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b")
+    NETWORKS = ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b",
+                "style_encoder")
 
     def __init__(self, generator_ab, generator_ba, discriminator_a, discriminator_b,
-                 lambda_cycle=10.0, lambda_identity=0.5, pool_size=50, lr_decay_start=0.5,
-                 seed=None, **kwargs):
+                 style_encoder=None, lambda_cycle=10.0, lambda_identity=0.5, lambda_style=1.0,
+                 pool_size=50, lr_decay_start=0.5, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.generator_ab = generator_ab
         self.generator_ba = generator_ba
         self.discriminator_a = discriminator_a
         self.discriminator_b = discriminator_b
+        self.style_encoder = style_encoder
+        self.style_dim = int(style_encoder.outputs[0].shape[-1]) if style_encoder else 0
+        if self.style_dim:
+            self.trackers["style"] = keras.metrics.Mean(name="style")
         self.lambda_cycle = float(lambda_cycle)
         self.lambda_identity = float(lambda_identity)
+        self.lambda_style = float(lambda_style)
         self.pool_size = int(pool_size)
         self.lr_decay_start = float(lr_decay_start)
         self.image_shape = tuple(generator_ab.inputs[0].shape[1:])
@@ -135,13 +148,21 @@ class CycleGAN(AdversarialModel):
 
     @property
     def networks(self):
-        return {"g_ab_optimizer": self.generator_ab, "g_ba_optimizer": self.generator_ba,
-                "d_a_optimizer": self.discriminator_a, "d_b_optimizer": self.discriminator_b}
+        networks = {"g_ab_optimizer": self.generator_ab, "g_ba_optimizer": self.generator_ba,
+                    "d_a_optimizer": self.discriminator_a, "d_b_optimizer": self.discriminator_b}
+        if self.style_encoder is not None:
+            networks["g_style_optimizer"] = self.style_encoder
+        return networks
+
+    @property
+    def generator_optimizers(self):
+        """The optimizers of the generators' joint objective, G_ab's first."""
+        return tuple(name for name in self.networks if name.startswith("g_"))
 
     def get_config(self):
         config = {**super().get_config(), "lambda_cycle": self.lambda_cycle,
-                  "lambda_identity": self.lambda_identity, "pool_size": self.pool_size,
-                  "lr_decay_start": self.lr_decay_start}
+                  "lambda_identity": self.lambda_identity, "lambda_style": self.lambda_style,
+                  "pool_size": self.pool_size, "lr_decay_start": self.lr_decay_start}
         for attribute in self.NETWORKS:
             config[attribute] = keras.saving.serialize_keras_object(getattr(self, attribute))
         return config
@@ -166,11 +187,13 @@ class CycleGAN(AdversarialModel):
                             round(self.lr_decay_start * epochs))]
 
     # ----------------------------------------------------------------- training
-    def generator_loss(self, g_ab, g_ba, cycle_a, cycle_b, identity_a, identity_b):
+    def generator_loss(self, g_ab, g_ba, cycle_a, cycle_b, identity_a, identity_b, style=0.0):
         """The generators' joint objective: both adversarial terms, lambda_cycle x the cycle
-        terms and lambda_cycle x lambda_identity x the identity terms."""
+        terms, lambda_cycle x lambda_identity x the identity terms and lambda_style x the
+        style reconstruction."""
         return (g_ab + g_ba + self.lambda_cycle * (cycle_a + cycle_b)
-                + self.lambda_cycle * self.lambda_identity * (identity_a + identity_b))
+                + self.lambda_cycle * self.lambda_identity * (identity_a + identity_b)
+                + self.lambda_style * style)
 
     def apply_joint_gradients(self, tape, scaled_loss, names):
         """Updates several networks from one objective in one backward pass, each by its own
@@ -183,13 +206,21 @@ class CycleGAN(AdversarialModel):
             ratio = optimizer.scale_loss(1.0) / reference.scale_loss(1.0)
             optimizer.apply([grad * ratio for grad in grads], own)
 
-    def cycle_and_identity(self, generator, fake, real):
+    def generator_inputs(self, generator, images, style):
+        """What `generator` takes: the images, and the style code if it is a styled G_ab."""
+        return images if generator is self.generator_ba or style is None else [images, style]
+
+    def cycle_and_identity(self, generator, fake, real, style=None):
         """`generator(fake)`, the way back of a cycle, and `generator(real)` for the identity
         loss (None when it is off), in one call of the generator: a bigger batch runs faster,
-        and instance norm keeps the two halves independent."""
+        and instance norm keeps the two halves independent. `style` is real's, for a styled
+        G_ab."""
         if not self.lambda_identity:
-            return generator(fake, training=True), None
-        return ops.split(generator(ops.concatenate([fake, real], axis=0), training=True), 2)
+            return generator(self.generator_inputs(generator, fake, style), training=True), None
+        both = ops.concatenate([fake, real], axis=0)
+        styles = None if style is None else ops.concatenate([style, style], axis=0)
+        return ops.split(generator(self.generator_inputs(generator, both, styles),
+                                   training=True), 2)
 
     def domains_of(self, data):
         """(images_a, images_b) of a dataset element `(a, b)` (either may carry labels), or of
@@ -199,23 +230,33 @@ class CycleGAN(AdversarialModel):
 
     def train_step(self, data):
         real_a, real_b = self.domains_of(data)
+        random_style = (self.replica_share(keras.random.normal, ops.shape(real_a)[0],
+                                           (self.style_dim,)) if self.style_dim else None)
 
-        # One objective for both generators: the cycle terms depend on both.
+        # One objective for both generators (and the style encoder): the cycle terms depend
+        # on both.
         with tf.GradientTape() as tape:
-            fake_b = self.generator_ab(real_a, training=True)
+            style_b = self.style_encoder(real_b, training=True) if self.style_dim else None
+            fake_b = self.generator_ab(self.generator_inputs(self.generator_ab, real_a,
+                                                             random_style), training=True)
             fake_a = self.generator_ba(real_b, training=True)
             terms = {
                 "g_ab": least_squares(self.discriminator_b(fake_b, training=True), 1.0),
                 "g_ba": least_squares(self.discriminator_a(fake_a, training=True), 1.0),
             }
-            for domain, generator, fake, real in (("a", self.generator_ba, fake_b, real_a),
-                                                  ("b", self.generator_ab, fake_a, real_b)):
-                cycled, same = self.cycle_and_identity(generator, fake, real)
+            for domain, generator, fake, real, style in (
+                    ("a", self.generator_ba, fake_b, real_a, None),
+                    ("b", self.generator_ab, fake_a, real_b, style_b)):
+                cycled, same = self.cycle_and_identity(generator, fake, real, style)
                 terms[f"cycle_{domain}"] = losses.mean_absolute_error(cycled, real)
                 terms[f"identity_{domain}"] = (ops.zeros(()) if same is None
                                                else losses.mean_absolute_error(same, real))
-            scaled = self.scale_loss(self.generator_loss(**terms), self.g_ab_optimizer)
-        self.apply_joint_gradients(tape, scaled, ("g_ab_optimizer", "g_ba_optimizer"))
+            if self.style_dim:
+                terms["style"] = losses.mean_absolute_error(
+                    self.style_encoder(fake_b, training=True), random_style)
+            first = self.optimizers[self.generator_optimizers[0]]
+            scaled = self.scale_loss(self.generator_loss(**terms), first)
+        self.apply_joint_gradients(tape, scaled, self.generator_optimizers)
 
         # Each discriminator on real images and on the (pre-update) fakes through its pool, in
         # one call (instance norm keeps images apart). The D objective is halved, as in the
@@ -236,25 +277,39 @@ class CycleGAN(AdversarialModel):
         return self.record(**terms)
 
     # ----------------------------------------------------------------- sampling
-    def translate(self, images, direction="a2b", batch_size=64):
-        """Images in [-1, 1] (numpy or tensor, NHWC) translated `a2b` or `b2a`, as numpy."""
+    def translate(self, images, direction="a2b", batch_size=64, style=None, seed=None):
+        """Images in [-1, 1] (numpy or tensor, NHWC) translated `a2b` or `b2a`, as numpy.
+
+        A styled G_ab takes `style` ([N, style_dim]), or draws it from N(0, 1) with `seed`.
+        """
         generator = {"a2b": self.generator_ab, "b2a": self.generator_ba}[direction]
+        if self.style_dim and direction == "a2b" and style is None:
+            style = np.random.default_rng(seed).standard_normal(
+                (len(images), self.style_dim)).astype("float32")
         return np.concatenate([
-            ops.convert_to_numpy(generator(images[i:i + batch_size], training=False))
+            ops.convert_to_numpy(generator(self.generator_inputs(
+                generator, images[i:i + batch_size],
+                None if style is None else style[i:i + batch_size]), training=False))
             for i in range(0, len(images), batch_size)])
+
+    def encode_style(self, images):
+        """The style codes the encoder reads from images of B (None without an encoder)."""
+        if not self.style_dim:
+            return None
+        return ops.convert_to_numpy(self.style_encoder(images, training=False))
 
     def preview_rows(self, seed=0):
         """Rows real / translated / reconstructed / identity, for the first images of A, then
-        of B that the model trained on (grey until it has trained). `seed` is not used: the
-        images are fixed."""
-        rows = []
-        for images, there, back in ((self.preview_a.images, "a2b", "b2a"),
-                                    (self.preview_b.images, "b2a", "a2b")):
-            real = ops.convert_to_numpy(images)
-            translated = self.translate(real, there)
-            rows += [real, translated, self.translate(translated, back),
-                     self.translate(real, back)]
-        return np.stack(rows)
+        of B that the model trained on (grey until it has trained). A styled G_ab draws A's
+        styles with `seed`, and takes B's from the encoder."""
+        real_a, real_b = (ops.convert_to_numpy(pool.images)
+                          for pool in (self.preview_a, self.preview_b))
+        a2b = self.translate(real_a, "a2b", seed=seed)
+        b2a = self.translate(real_b, "b2a")
+        style_b = self.encode_style(real_b)
+        return np.stack([real_a, a2b, self.translate(a2b, "b2a"), self.translate(real_a, "b2a"),
+                         real_b, b2a, self.translate(b2a, "a2b", style=style_b),
+                         self.translate(real_b, "a2b", style=style_b)])
 
     # ----------------------------------------------------------------- export
     @property
@@ -262,14 +317,18 @@ class CycleGAN(AdversarialModel):
         return [self.generator_ab, self.generator_ba]
 
     def serving_signatures(self):
-        """`a2b` (also `serving_default`) and `b2a`: images (uint8 [batch, H, W, C]) -> images."""
+        """`a2b` (also `serving_default`) and `b2a`: images (uint8 [batch, H, W, C]) -> images.
+        A styled `a2b` draws each image's style from N(0, 1) at every call."""
         spec = tf.TensorSpec([None, *self.image_shape], tf.uint8, name="images")
 
         def serve(generator):
             @tf.function(input_signature=[spec])
             def translate(images):
-                return {"images": images_to_uint8(generator(uint8_to_images(images),
-                                                            training=False))}
+                images = uint8_to_images(images)
+                style = (tf.random.normal([tf.shape(images)[0], self.style_dim])
+                         if self.style_dim else None)
+                return {"images": images_to_uint8(generator(
+                    self.generator_inputs(generator, images, style), training=False))}
             return translate
 
         a2b = serve(self.generator_ab)

@@ -6,6 +6,7 @@ from keras_gans.networks.dcgan import build_dcgan_discriminator, build_dcgan_gen
 from keras_gans.networks.mlp import build_mlp_discriminator, build_mlp_generator
 from keras_gans.networks.patchgan import build_patchgan_discriminator
 from keras_gans.networks.resnet import build_resnet_generator
+from keras_gans.networks.style import build_style_encoder
 from keras_gans.networks.unet import build_unet_generator
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "build_mlp_generator",
     "build_patchgan_discriminator",
     "build_resnet_generator",
+    "build_style_encoder",
     "build_unet_generator",
 ]

@@ -57,6 +57,31 @@ class ReflectionPadding2D(keras.layers.Layer):
         return {**super().get_config(), "padding": self.padding}
 
 
+@keras.saving.register_keras_serializable(package="keras_gans")
+class StyleModulation(keras.layers.Layer):
+    """Scales and shifts normalised features by an affine map of a style code: x * (1 + gamma(s))
+    + beta(s), per image and channel (adaptive instance norm, Huang & Belongie 2017).
+
+    A style fed in as constant image channels would not work here: every convolution is
+    followed by instance norm, which subtracts exactly such a per-channel constant.
+    """
+
+    def build(self, input_shape):
+        features_shape, style_shape = input_shape
+        channels = features_shape[-1]
+        self.affine = keras.layers.Dense(2 * channels, kernel_initializer="zeros",
+                                         name="affine")
+        self.affine.build(style_shape)
+
+    def call(self, inputs):
+        features, style = inputs
+        gamma, beta = ops.split(ops.cast(self.affine(style), features.dtype), 2, axis=-1)
+        return features * (1.0 + gamma[:, None, None, :]) + beta[:, None, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
 def upsampling_plan(image_size, bases=(4, 7, 5, 3)):
     """(base, doublings) with base * 2**doublings == image_size, the smallest base first tried.
 
