@@ -62,11 +62,20 @@ def test_bad_values_are_refused(values, message):
 
 @pytest.mark.parametrize("method, key, value", [
     ("dcgan", "n_critic", 5), ("wgan-gp", "g_steps", 2), ("cyclegan", "gp_weight", 10.0),
-    ("lsgan", "pool_size", 50)])
+    ("lsgan", "pool_size", 50), ("dcgan", "style_dim", 8)])
 def test_a_key_of_another_method_is_refused(method, key, value):
     config = config_lib.TrainConfig(method=method, **{key: value})
     with pytest.raises(config_lib.ConfigError, match=f"{key!r} does not apply to method"):
         recipes.with_method_defaults(config)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"style_dim": 4, "generator": "unet"}, "style_dim needs the resnet generator"),
+    ({"style_dim": -1}, "style_dim must be 0"),
+])
+def test_a_style_code_the_networks_cannot_take_is_refused(options, message):
+    with pytest.raises(config_lib.ConfigError, match=message):
+        recipes.build("cyclegan", (16, 16, 3), compile=False, **options)
 
 
 def test_integers_are_accepted_for_floats():

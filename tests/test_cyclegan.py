@@ -16,18 +16,35 @@ from keras_gans.callbacks import TrainingCheckpoint, linear_decay_factor, read_h
 from keras_gans.checkpoint import restore_training_state
 from keras_gans.export import export_generator, images_to_uint8, load_translation
 from keras_gans.methods.cyclegan import CycleGAN, ImagePool
-from keras_gans.networks import build_patchgan_discriminator, build_resnet_generator
+from keras_gans.networks import (
+    build_patchgan_discriminator, build_resnet_generator, build_style_encoder)
 
 SHAPE = (16, 16, 3)
-NAMES = ("g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b")
+NAMES = ("g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b", "style")
+STYLE_DIM = 3
 
 
-def small_cyclegan(seed=1, **options):
-    generators = [build_resnet_generator(SHAPE, filters=4, blocks=1, name=f"generator_{d}")
-                  for d in ("ab", "ba")]
+class FixedStyleCycleGAN(CycleGAN):
+    """Draws known style codes, so a test can recompute what the step did with them."""
+
+    def sample_style(self, batch_size):
+        return fixed_styles(batch_size)
+
+
+def fixed_styles(n):
+    grid = keras.ops.arange(n * STYLE_DIM, dtype="float32")
+    return keras.ops.reshape(keras.ops.sin(grid), (n, STYLE_DIM))
+
+
+def small_cyclegan(seed=1, style_dim=0, method=CycleGAN, **options):
+    """Tiny networks; with `style_dim` a styled G_ab and a style encoder."""
+    generators = [build_resnet_generator(SHAPE, filters=4, blocks=1, name="generator_ab",
+                                         style_dim=style_dim),
+                  build_resnet_generator(SHAPE, filters=4, blocks=1, name="generator_ba")]
     discriminators = [build_patchgan_discriminator(SHAPE, filters=4, name=f"discriminator_{d}")
                       for d in "ab"]
-    return CycleGAN(*generators, *discriminators, seed=seed, **options)
+    encoder = build_style_encoder(SHAPE, style_dim, filters=4) if style_dim else None
+    return method(*generators, *discriminators, style_encoder=encoder, seed=seed, **options)
 
 
 def domains(n=8, seed=0):
@@ -49,17 +66,17 @@ def moved(before, network):
 
 # ------------------------------------------------------------------------------ losses
 def test_each_lambda_multiplies_its_own_terms():
-    model = small_cyclegan(lambda_cycle=3.0, lambda_identity=0.25)
-    for name, weight in zip(NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75)):
+    model = small_cyclegan(lambda_cycle=3.0, lambda_identity=0.25, lambda_style=2.0)
+    for name, weight in zip(NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75, 2.0)):
         terms = dict.fromkeys(NAMES, 0.0) | {name: 1.0}
         assert float(model.generator_loss(**terms)) == pytest.approx(weight), name
 
 
-@pytest.fixture(scope="module")
-def sgd_model():
-    """One traced model for the tests that set its learning rates themselves. Without a pool,
-    D sees the fresh fakes, whatever ran before."""
-    model = small_cyclegan(pool_size=0)
+@pytest.fixture(scope="module", params=[0, STYLE_DIM], ids=["plain", "styled"])
+def sgd_model(request):
+    """One traced model (plain, then styled) for the tests that set its learning rates
+    themselves. Without a pool, D sees the fresh fakes, whatever ran before."""
+    model = small_cyclegan(pool_size=0, style_dim=request.param, method=FixedStyleCycleGAN)
     model.compile(**sgd(model))
     return model
 
@@ -75,20 +92,31 @@ def test_reported_terms_are_the_papers_losses_of_the_right_networks(sgd_model):
     set_rates(model, dict.fromkeys(model.networks, 0.0))
     a, b = domains()
     logs = model.train_on_batch(a, b, return_dict=True)
-    g_ab, g_ba = model.generator_ab, model.generator_ba
-    d_a, d_b = model.discriminator_a, model.discriminator_b
-    fake_a, fake_b = g_ba(b).numpy(), g_ab(a).numpy()
+    g_ba, d_a, d_b = model.generator_ba, model.discriminator_a, model.discriminator_b
+    if model.style_dim:  # G_ab draws with the random codes, and goes back with b's own
+        random_style, style_b = fixed_styles(len(a)).numpy(), model.style_encoder(b).numpy()
+
+        def g_ab(images, style):
+            return model.generator_ab([images, style])
+    else:
+        def g_ab(images, style):
+            return model.generator_ab(images)
+
+        random_style = style_b = None
+    fake_a, fake_b = g_ba(b).numpy(), g_ab(a, random_style).numpy()
     expected = {
         "g_ab": np.mean((d_b(fake_b) - 1.0) ** 2),
         "g_ba": np.mean((d_a(fake_a) - 1.0) ** 2),
         "cycle_a": np.mean(np.abs(g_ba(fake_b) - a)),
-        "cycle_b": np.mean(np.abs(g_ab(fake_a) - b)),
+        "cycle_b": np.mean(np.abs(g_ab(fake_a, style_b) - b)),
         "identity_a": np.mean(np.abs(g_ba(a) - a)),
-        "identity_b": np.mean(np.abs(g_ab(b) - b)),
+        "identity_b": np.mean(np.abs(g_ab(b, style_b) - b)),
         # The halved least-squares D loss, on real images and on fakes.
         "d_a": 0.5 * np.mean((d_a(a) - 1.0) ** 2) + 0.5 * np.mean(d_a(fake_a) ** 2),
         "d_b": 0.5 * np.mean((d_b(b) - 1.0) ** 2) + 0.5 * np.mean(d_b(fake_b) ** 2),
     }
+    if model.style_dim:  # the encoder reads back the code G_ab drew with
+        expected["style"] = np.mean(np.abs(model.style_encoder(fake_b) - random_style))
     assert logs == pytest.approx(expected, rel=1e-4, abs=1e-6)
 
 
@@ -184,11 +212,13 @@ def test_each_update_touches_only_its_own_network(sgd_model):
             assert moved(before[name], network) == (name != frozen), (frozen, name)
 
 
-def test_mirrored_step_equals_single_device_step(two_replicas):
+@pytest.mark.parametrize("style_dim", [0, STYLE_DIM], ids=["plain", "styled"])
+def test_mirrored_step_equals_single_device_step(two_replicas, style_dim):
     """Two replicas on one global batch give what one device gives. The global batch of 16
-    overfills the pool of 3, so images are also swapped in and out of the (global) pools."""
+    overfills the pool of 3, so images are also swapped in and out of the (global) pools; a
+    styled G_ab gives each replica its share of the global batch's random codes."""
     single, mirrored, logs = fit_single_and_mirrored(
-        lambda: small_cyclegan(pool_size=3), two_replicas,
+        lambda: small_cyclegan(pool_size=3, style_dim=style_dim), two_replicas,
         lambda model: model.compile(**sgd(model, 0.5)), tf.data.Dataset.from_tensors(domains(16)))
     assert int(mirrored.pool_a.count.numpy()) == 3
     assert_same_training(*logs, single, mirrored)

@@ -8,8 +8,9 @@ import tensorflow as tf
 import keras
 from keras_gans.errors import UsageError
 from keras_gans.networks import (
-    build_patchgan_discriminator, build_resnet_generator, build_unet_generator)
-from keras_gans.networks.layers import ReflectionPadding2D
+    build_patchgan_discriminator, build_resnet_generator, build_style_encoder,
+    build_unet_generator)
+from keras_gans.networks.layers import ReflectionPadding2D, StyleModulation
 
 SIZES = (32, 64, 128, 256)
 
@@ -80,12 +81,38 @@ def test_each_image_is_processed_independently_of_its_batch_mates(builder):
     np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-5)
 
 
-def test_resnet_generator_round_trips_through_a_keras_file(tmp_path):
-    generator = build_resnet_generator((32, 32, 3), filters=4, blocks=1)
+@pytest.mark.parametrize("style_dim", [0, 2])
+def test_resnet_generator_round_trips_through_a_keras_file(tmp_path, style_dim):
+    generator = build_resnet_generator((32, 32, 3), filters=4, blocks=1, style_dim=style_dim)
     path = str(tmp_path / "generator.keras")
     generator.save(path)
     images = np.random.default_rng(1).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
-    np.testing.assert_allclose(keras.models.load_model(path)(images), generator(images), atol=1e-6)
+    inputs = [images, np.ones((2, style_dim), "float32")] if style_dim else images
+    np.testing.assert_allclose(keras.models.load_model(path)(inputs), generator(inputs), atol=1e-6)
+
+
+def test_a_style_code_changes_the_translation_through_every_instance_norm():
+    """Each instance norm of a styled ResNet generator is modulated by the code; the code
+    changes the output (a code fed in as constant channels would be normalised away)."""
+    generator = build_resnet_generator((32, 32, 3), filters=4, blocks=2, style_dim=3)
+    norms = count_layers(generator, keras.layers.GroupNormalization)
+    assert count_layers(generator, StyleModulation) == norms == 3 + 2 * 2 + 2
+    rng = np.random.default_rng(0)
+    for layer in generator.layers:  # trained modulations, instead of the identity they start as
+        if isinstance(layer, StyleModulation):
+            layer.affine.kernel.assign(rng.normal(0, 0.5, layer.affine.kernel.shape))
+    images = np.repeat(rng.uniform(-1, 1, (1, 32, 32, 3)).astype("float32"), 2, axis=0)
+    styles = rng.normal(size=(2, 3)).astype("float32")
+    first, second = generator([images, styles]).numpy()
+    assert np.abs(first - second).mean() > 0.05
+    np.testing.assert_allclose(generator([images[:1], styles[:1]])[0], first, atol=1e-5)
+
+
+def test_the_style_encoder_reads_global_colour_into_a_code():
+    encoder = build_style_encoder((32, 32, 3), style_dim=5, filters=4)
+    dark, light = np.full((2, 32, 32, 3), -0.8, "float32"), np.full((2, 32, 32, 3), 0.8, "float32")
+    assert encoder.output_shape == (None, 5)
+    assert np.abs(encoder(dark).numpy() - encoder(light).numpy()).max() > 1e-3
 
 
 @pytest.mark.parametrize("builder, size", [(build_resnet_generator, 30),

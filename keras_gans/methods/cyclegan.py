@@ -228,10 +228,13 @@ class CycleGAN(AdversarialModel):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         return tuple(self.images_of(domain) for domain in (x if y is None else (x, y)))
 
+    def sample_style(self, batch_size):
+        """Random style codes for this replica's share of the global batch."""
+        return self.replica_share(keras.random.normal, batch_size, (self.style_dim,))
+
     def train_step(self, data):
         real_a, real_b = self.domains_of(data)
-        random_style = (self.replica_share(keras.random.normal, ops.shape(real_a)[0],
-                                           (self.style_dim,)) if self.style_dim else None)
+        random_style = self.sample_style(ops.shape(real_a)[0]) if self.style_dim else None
 
         # One objective for both generators (and the style encoder): the cycle terms depend
         # on both.

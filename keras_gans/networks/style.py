@@ -2,12 +2,11 @@
 
 Strided convolutions and a global average: the code sums up what is the same all over the
 image (colours, which side is light), not where things are. No instance norm, which would
-remove exactly those statistics.
+remove exactly those statistics. Keras' default (Glorot) initialisation rather than the GANs'
+N(0, 0.02): with the latter the first codes are ~1e-3 and the encoder takes long to start.
 """
 
 import keras
-
-from keras_gans.networks.layers import conv_init
 
 
 def build_style_encoder(image_shape, style_dim=8, filters=64, downsamplings=3,
@@ -15,8 +14,7 @@ def build_style_encoder(image_shape, style_dim=8, filters=64, downsamplings=3,
     images = keras.Input(image_shape, name="images")
     x = images
     for i in range(downsamplings):
-        x = keras.layers.Conv2D(filters * 2 ** i, 4, strides=2, padding="same",
-                                kernel_initializer=conv_init())(x)
+        x = keras.layers.Conv2D(filters * 2 ** i, 4, strides=2, padding="same")(x)
         x = keras.layers.LeakyReLU(0.2)(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     style = keras.layers.Dense(style_dim, dtype="float32", name="style")(x)
