@@ -18,22 +18,24 @@ from keras_gans.export import export_generator, images_to_uint8, load_translatio
 from keras_gans.methods.cyclegan import CycleGAN, ImagePool
 from keras_gans.networks import (
     build_patchgan_discriminator, build_resnet_generator, build_style_encoder)
+from keras_gans.networks.layers import StyleModulation
 
 SHAPE = (16, 16, 3)
-NAMES = ("g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b", "style")
+NAMES = ("g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b", "style",
+         "diversity")
 STYLE_DIM = 3
 
 
 class FixedStyleCycleGAN(CycleGAN):
     """Draws known style codes, so a test can recompute what the step did with them."""
 
-    def sample_style(self, batch_size):
+    def sample_styles(self, batch_size):
         return fixed_styles(batch_size)
 
 
 def fixed_styles(n):
-    grid = keras.ops.arange(n * STYLE_DIM, dtype="float32")
-    return keras.ops.reshape(keras.ops.sin(grid), (n, STYLE_DIM))
+    grid = keras.ops.reshape(keras.ops.arange(n * STYLE_DIM, dtype="float32"), (n, STYLE_DIM))
+    return keras.ops.sin(grid), keras.ops.cos(grid)
 
 
 def small_cyclegan(seed=1, style_dim=0, method=CycleGAN, **options):
@@ -66,8 +68,9 @@ def moved(before, network):
 
 # ------------------------------------------------------------------------------ losses
 def test_each_lambda_multiplies_its_own_terms():
-    model = small_cyclegan(lambda_cycle=3.0, lambda_identity=0.25, lambda_style=2.0)
-    for name, weight in zip(NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75, 2.0)):
+    model = small_cyclegan(lambda_cycle=3.0, lambda_identity=0.25, lambda_style=2.0,
+                           lambda_diversity=0.5)
+    for name, weight in zip(NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75, 2.0, -0.5)):
         terms = dict.fromkeys(NAMES, 0.0) | {name: 1.0}
         assert float(model.generator_loss(**terms)) == pytest.approx(weight), name
 
@@ -94,7 +97,8 @@ def test_reported_terms_are_the_papers_losses_of_the_right_networks(sgd_model):
     logs = model.train_on_batch(a, b, return_dict=True)
     g_ba, d_a, d_b = model.generator_ba, model.discriminator_a, model.discriminator_b
     if model.style_dim:  # G_ab draws with the random codes, and goes back with b's own
-        random_style, style_b = fixed_styles(len(a)).numpy(), model.style_encoder(b).numpy()
+        random_style, other_style = (style.numpy() for style in fixed_styles(len(a)))
+        style_b = model.style_encoder(b).numpy()
 
         def g_ab(images, style):
             return model.generator_ab([images, style])
@@ -117,6 +121,9 @@ def test_reported_terms_are_the_papers_losses_of_the_right_networks(sgd_model):
     }
     if model.style_dim:  # the encoder reads back the code G_ab drew with
         expected["style"] = np.mean(np.abs(model.style_encoder(fake_b) - random_style))
+        # and G_ab's translations under two codes differ, relative to the codes' difference
+        expected["diversity"] = (np.mean(np.abs(fake_b - g_ab(a, other_style)))
+                                 / np.mean(np.abs(random_style - other_style)))
     assert logs == pytest.approx(expected, rel=1e-4, abs=1e-6)
 
 
@@ -255,10 +262,10 @@ def test_resume_restores_pools_seeds_optimizers_and_the_schedule(tmp_path):
 
 
 # ------------------------------------------------------------------------------ sampling, export
-@pytest.fixture(scope="module")
-def trained():
-    """A model trained on two batches of 4 images per domain."""
-    model = small_cyclegan(lambda_cycle=5.0, pool_size=4)
+@pytest.fixture(scope="module", params=[0, STYLE_DIM], ids=["plain", "styled"])
+def trained(request):
+    """A model (plain, then styled) trained on two batches of 4 images per domain."""
+    model = small_cyclegan(lambda_cycle=5.0, pool_size=4, style_dim=request.param)
     model.compile()
     first = domains(4)
     model.train_on_batch(*first)
@@ -272,10 +279,17 @@ def test_preview_shows_four_rows_per_direction_of_the_first_training_images(trai
     assert rows.shape == (8, 8) + SHAPE
     np.testing.assert_allclose(rows[0, :4], a, atol=1e-6)  # real A, then real B in row 4
     np.testing.assert_allclose(rows[4, :4], b, atol=1e-6)
-    to_b = model.translate(a, "a2b")
+    to_b = model.translate(a, "a2b", seed=0)  # a styled G_ab draws its codes with the seed
     np.testing.assert_allclose(rows[1, :4], to_b, atol=1e-5)
     np.testing.assert_allclose(rows[2, :4], model.translate(to_b, "b2a"), atol=1e-5)
     np.testing.assert_allclose(rows[3, :4], model.translate(a, "b2a"), atol=1e-5)
+    to_a = model.translate(b, "b2a")
+    style_b = model.encode_style(b)  # and goes back to B in b's own style
+    np.testing.assert_allclose(rows[5, :4], to_a, atol=1e-5)
+    np.testing.assert_allclose(rows[6, :4], model.translate(to_a, "a2b", style=style_b), atol=1e-5)
+    np.testing.assert_allclose(rows[7, :4], model.translate(b, "a2b", style=style_b), atol=1e-5)
+    if model.style_dim:
+        assert not np.allclose(model.translate(a, "a2b", seed=1), to_b, atol=1e-7)
 
 
 def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, capsys,
@@ -320,14 +334,34 @@ def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, c
     assert "two labelled domains" in capsys.readouterr().err
 
 
+def test_a_styled_export_draws_a2b_codes_itself(tmp_path):
+    """A styled a2b takes images only; with the modulations zeroed any code gives G_ab's one
+    translation, so the served images can be checked."""
+    model = small_cyclegan(style_dim=STYLE_DIM)
+    for layer in model.generator_ab.layers:
+        if isinstance(layer, StyleModulation):
+            layer.affine.kernel.assign(np.zeros(layer.affine.kernel.shape))
+    signatures = tf.saved_model.load(export_generator(model, str(tmp_path / "export"))).signatures
+    images = np.random.default_rng(0).integers(0, 256, (3,) + SHAPE, dtype=np.uint8)
+    scaled = images.astype("float32") / 127.5 - 1.0
+    for name, expected in (("a2b", model.generator_ab([scaled, np.ones((3, STYLE_DIM))])),
+                           ("b2a", model.generator_ba(scaled))):
+        served = signatures[name](images=tf.constant(images))["images"].numpy().astype(int)
+        assert np.abs(served - images_to_uint8(expected).numpy()).max() <= 1, name
+
+
 def test_keras_file_round_trip(trained, tmp_path):
     model, _ = trained
     path = str(tmp_path / "cyclegan.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, CycleGAN) and (loaded.lambda_cycle, loaded.pool_size) == (5.0, 4)
-    a, _ = domains(2, seed=3)
-    np.testing.assert_allclose(loaded.translate(a, "a2b"), model.translate(a, "a2b"), atol=1e-6)
+    assert loaded.style_dim == model.style_dim
+    a, b = domains(2, seed=3)
+    np.testing.assert_allclose(loaded.translate(a, "a2b", seed=0), model.translate(a, "a2b", seed=0),
+                               atol=1e-6)
+    if model.style_dim:
+        np.testing.assert_allclose(loaded.encode_style(b), model.encode_style(b), atol=1e-6)
     np.testing.assert_array_equal(loaded.pool_a.images.numpy(), model.pool_a.images.numpy())
     assert int(loaded.g_ab_optimizer.iterations) == 2
 

@@ -121,7 +121,7 @@ class CycleGAN(AdversarialModel):
 
     def __init__(self, generator_ab, generator_ba, discriminator_a, discriminator_b,
                  style_encoder=None, lambda_cycle=10.0, lambda_identity=0.5, lambda_style=1.0,
-                 pool_size=50, lr_decay_start=0.5, seed=None, **kwargs):
+                 lambda_diversity=1.0, pool_size=50, lr_decay_start=0.5, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.generator_ab = generator_ab
         self.generator_ba = generator_ba
@@ -130,10 +130,12 @@ class CycleGAN(AdversarialModel):
         self.style_encoder = style_encoder
         self.style_dim = int(style_encoder.outputs[0].shape[-1]) if style_encoder else 0
         if self.style_dim:
-            self.trackers["style"] = keras.metrics.Mean(name="style")
+            for name in ("style", "diversity"):
+                self.trackers[name] = keras.metrics.Mean(name=name)
         self.lambda_cycle = float(lambda_cycle)
         self.lambda_identity = float(lambda_identity)
         self.lambda_style = float(lambda_style)
+        self.lambda_diversity = float(lambda_diversity)
         self.pool_size = int(pool_size)
         self.lr_decay_start = float(lr_decay_start)
         self.image_shape = tuple(generator_ab.inputs[0].shape[1:])
@@ -162,6 +164,7 @@ class CycleGAN(AdversarialModel):
     def get_config(self):
         config = {**super().get_config(), "lambda_cycle": self.lambda_cycle,
                   "lambda_identity": self.lambda_identity, "lambda_style": self.lambda_style,
+                  "lambda_diversity": self.lambda_diversity,
                   "pool_size": self.pool_size, "lr_decay_start": self.lr_decay_start}
         for attribute in self.NETWORKS:
             config[attribute] = keras.saving.serialize_keras_object(getattr(self, attribute))
@@ -187,13 +190,15 @@ class CycleGAN(AdversarialModel):
                             round(self.lr_decay_start * epochs))]
 
     # ----------------------------------------------------------------- training
-    def generator_loss(self, g_ab, g_ba, cycle_a, cycle_b, identity_a, identity_b, style=0.0):
+    def generator_loss(self, g_ab, g_ba, cycle_a, cycle_b, identity_a, identity_b, style=0.0,
+                       diversity=0.0):
         """The generators' joint objective: both adversarial terms, lambda_cycle x the cycle
-        terms, lambda_cycle x lambda_identity x the identity terms and lambda_style x the
-        style reconstruction."""
+        terms, lambda_cycle x lambda_identity x the identity terms, and for a styled G_ab
+        lambda_style x the style reconstruction minus lambda_diversity x the diversity (to
+        grow; it is bounded, as tanh bounds the images)."""
         return (g_ab + g_ba + self.lambda_cycle * (cycle_a + cycle_b)
                 + self.lambda_cycle * self.lambda_identity * (identity_a + identity_b)
-                + self.lambda_style * style)
+                + self.lambda_style * style - self.lambda_diversity * diversity)
 
     def apply_joint_gradients(self, tape, scaled_loss, names):
         """Updates several networks from one objective in one backward pass, each by its own
@@ -228,20 +233,28 @@ class CycleGAN(AdversarialModel):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         return tuple(self.images_of(domain) for domain in (x if y is None else (x, y)))
 
-    def sample_style(self, batch_size):
-        """Random style codes for this replica's share of the global batch."""
-        return self.replica_share(keras.random.normal, batch_size, (self.style_dim,))
+    def sample_styles(self, batch_size):
+        """Two random style codes per image of this replica's share of the global batch."""
+        return tuple(self.replica_share(keras.random.normal, batch_size, (self.style_dim,))
+                     for _ in range(2))
+
+    def translate_to_b(self, real_a, styles):
+        """G_ab(a), or for a styled G_ab the translations of a under both codes of `styles`,
+        in one call."""
+        if not self.style_dim:
+            return self.generator_ab(real_a, training=True), None
+        return ops.split(self.generator_ab([ops.concatenate([real_a, real_a], axis=0),
+                                            ops.concatenate(styles, axis=0)], training=True), 2)
 
     def train_step(self, data):
         real_a, real_b = self.domains_of(data)
-        random_style = self.sample_style(ops.shape(real_a)[0]) if self.style_dim else None
+        styles = self.sample_styles(ops.shape(real_a)[0]) if self.style_dim else (None, None)
 
         # One objective for both generators (and the style encoder): the cycle terms depend
         # on both.
         with tf.GradientTape() as tape:
             style_b = self.style_encoder(real_b, training=True) if self.style_dim else None
-            fake_b = self.generator_ab(self.generator_inputs(self.generator_ab, real_a,
-                                                             random_style), training=True)
+            fake_b, other_b = self.translate_to_b(real_a, styles)
             fake_a = self.generator_ba(real_b, training=True)
             terms = {
                 "g_ab": least_squares(self.discriminator_b(fake_b, training=True), 1.0),
@@ -254,9 +267,11 @@ class CycleGAN(AdversarialModel):
                 terms[f"cycle_{domain}"] = losses.mean_absolute_error(cycled, real)
                 terms[f"identity_{domain}"] = (ops.zeros(()) if same is None
                                                else losses.mean_absolute_error(same, real))
-            if self.style_dim:
+            if self.style_dim:  # the code must be readable back, and must make a difference
                 terms["style"] = losses.mean_absolute_error(
-                    self.style_encoder(fake_b, training=True), random_style)
+                    self.style_encoder(fake_b, training=True), styles[0])
+                terms["diversity"] = (losses.mean_absolute_error(fake_b, other_b)
+                                      / losses.mean_absolute_error(*styles))
             first = self.optimizers[self.generator_optimizers[0]]
             scaled = self.scale_loss(self.generator_loss(**terms), first)
         self.apply_joint_gradients(tape, scaled, self.generator_optimizers)

@@ -63,13 +63,14 @@ class StyleModulation(keras.layers.Layer):
     + beta(s), per image and channel (adaptive instance norm, Huang & Belongie 2017).
 
     A style fed in as constant image channels would not work here: every convolution is
-    followed by instance norm, which subtracts exactly such a per-channel constant.
+    followed by instance norm, which subtracts exactly such a per-channel constant. Starts
+    close to plain instance norm, with a small effect of the code that the losses can grow.
     """
 
     def build(self, input_shape):
         features_shape, style_shape = input_shape
         channels = features_shape[-1]
-        self.affine = keras.layers.Dense(2 * channels, kernel_initializer="zeros",
+        self.affine = keras.layers.Dense(2 * channels, kernel_initializer=conv_init(),
                                          name="affine")
         self.affine.build(style_shape)
 
