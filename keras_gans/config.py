@@ -58,6 +58,8 @@ class TrainConfig:
     pool_size: int | None = None          # generated images the discriminators learn from
     lr_decay_start: float | None = None   # share of the epochs before the LR decays linearly to 0
     style_dim: int | None = None          # >0: G_ab also takes a style code of this size (resnet)
+    lambda_style: float | None = None     # weight of the L1 style reconstruction (style_dim > 0)
+    lambda_diversity: float | None = None # weight of the diversity of G_ab's styles (style_dim > 0)
     # execution
     strategy: str = "auto"             # auto, mirrored, multiworker, cpu
     xla: bool = False
