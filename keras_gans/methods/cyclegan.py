@@ -6,12 +6,11 @@ lambda_cycle, an L1 identity loss (G_ba leaves an image of A unchanged, G_ab one
 by lambda_identity * lambda_cycle, discriminators trained on a history of generated images, and
 the learning rate constant for the first half of the run, then decaying linearly towards 0.
 
-With a style encoder the translation A -> B is many-to-one no longer (after Augmented CycleGAN,
-Almahairi et al. 2018): G_ab also takes a style code, random on the way out and read from b by
-the encoder on the way back. A deterministic G_ab draws B in one style only, so the cycle
-b -> G_ba -> G_ab -> b of an image in any other style can only close if G_ba hides that style in
-its output, at the cost of its content (digits-m's light patches come back as other digits). An
-L1 loss makes the encoder read back the random code of G_ab's output, so G_ab cannot ignore it.
+With a style encoder, A -> B is one-to-many (after Augmented CycleGAN, Almahairi et al. 2018):
+G_ab also takes a style code, random on the way out and read from b by the encoder on the way
+back, so an image of B in any style can close its cycle without G_ba hiding that style in its
+output. An L1 loss makes the encoder read back the random code of G_ab's output, and a diversity
+term (Yang et al. 2019) makes two codes give two translations, so G_ab cannot ignore the code.
 """
 
 import keras
