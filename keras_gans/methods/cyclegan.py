@@ -10,7 +10,8 @@ With a style encoder, A -> B is one-to-many (after Augmented CycleGAN, Almahairi
 G_ab also takes a style code, random on the way out and read from b by the encoder on the way
 back, so an image of B in any style can close its cycle without G_ba hiding that style in its
 output. An L1 loss makes the encoder read back the random code of G_ab's output, and a diversity
-term (Yang et al. 2019) makes two codes give two translations, so G_ab cannot ignore the code.
+term (after Yang et al. 2019) makes two codes give two translations, so G_ab cannot ignore the
+code.
 """
 
 import keras
@@ -24,6 +25,10 @@ from keras_gans.export import images_to_uint8, uint8_to_images
 from keras_gans.methods.base import AdversarialModel, _replica_context
 
 PREVIEW_COLUMNS = 8
+# Mean |z1 - z2| of two N(0, 1) draws. Dividing by it, not by the batch's own code distance,
+# keeps the diversity a mean over images: a ratio of batch means would differ between one
+# device and the replicas' shares of the same batch.
+EXPECTED_CODE_DISTANCE = 2.0 / np.sqrt(np.pi)
 
 
 def least_squares(logits, target):
@@ -270,7 +275,7 @@ class CycleGAN(AdversarialModel):
                 terms["style"] = losses.mean_absolute_error(
                     self.style_encoder(fake_b, training=True), styles[0])
                 terms["diversity"] = (losses.mean_absolute_error(fake_b, other_b)
-                                      / losses.mean_absolute_error(*styles))
+                                      / EXPECTED_CODE_DISTANCE)
             first = self.optimizers[self.generator_optimizers[0]]
             scaled = self.scale_loss(self.generator_loss(**terms), first)
         self.apply_joint_gradients(tape, scaled, self.generator_optimizers)
