@@ -231,9 +231,11 @@ def test_mirrored_step_equals_single_device_step(two_replicas, style_dim):
     assert_same_training(*logs, single, mirrored)
 
 
-def test_resume_restores_pools_seeds_optimizers_and_the_schedule(tmp_path):
+@pytest.mark.parametrize("style_dim", [0, STYLE_DIM], ids=["plain", "styled"])
+def test_resume_restores_pools_seeds_optimizers_and_the_schedule(tmp_path, style_dim):
     """A model restored from the checkpoint after epoch 2 of 4 (as a new process would) ends
-    where the uninterrupted model ends; the rate follows the schedule throughout."""
+    where the uninterrupted model ends; the rate follows the schedule throughout. A styled
+    model also restores its style encoder and its optimizer."""
     data = tf.data.Dataset.from_tensor_slices(domains(12)).batch(4)
 
     def fit(model, epochs, initial_epoch=0, extra=()):
@@ -242,13 +244,14 @@ def test_resume_restores_pools_seeds_optimizers_and_the_schedule(tmp_path):
                   callbacks=[*model.schedule_callbacks(4), probe, *extra])
         return [rates["d_a_optimizer"] for rates in probe.rates]
 
-    straight = small_cyclegan(pool_size=5)
+    straight = small_cyclegan(pool_size=5, style_dim=style_dim)
     straight.compile()
     checkpoint = TrainingCheckpoint(str(tmp_path))
     assert fit(straight, 2, extra=[checkpoint]) == pytest.approx([2e-4, 2e-4])
     at_checkpoint = straight.pool_b.images.numpy()
 
-    resumed = small_cyclegan(pool_size=5, seed=7)  # other weights and seeds, all overwritten
+    # other weights and seeds, all overwritten
+    resumed = small_cyclegan(pool_size=5, seed=7, style_dim=style_dim)
     resumed.compile()
     assert restore_training_state(resumed, str(tmp_path)) == 2
     np.testing.assert_array_equal(resumed.pool_b.images.numpy(), at_checkpoint)
