@@ -215,21 +215,24 @@ class CycleGAN(AdversarialModel):
             ratio = optimizer.scale_loss(1.0) / reference.scale_loss(1.0)
             optimizer.apply([grad * ratio for grad in grads], own)
 
-    def generator_inputs(self, generator, images, style):
-        """What `generator` takes: the images, and the style code if it is a styled G_ab."""
-        return images if generator is self.generator_ba or style is None else [images, style]
+    @staticmethod
+    def generator_inputs(images, style):
+        """What a generator takes: the images, with the style code for a styled G_ab."""
+        return images if style is None else [images, style]
+
+    def run_on_halves(self, generator, first, second, styles=(None, None)):
+        """`generator` on two batches (each with its style code, for a styled G_ab) in one
+        call: a bigger batch runs faster, and instance norm keeps the two halves independent."""
+        style = None if styles[0] is None else ops.concatenate(styles, axis=0)
+        images = ops.concatenate([first, second], axis=0)
+        return ops.split(generator(self.generator_inputs(images, style), training=True), 2)
 
     def cycle_and_identity(self, generator, fake, real, style=None):
         """`generator(fake)`, the way back of a cycle, and `generator(real)` for the identity
-        loss (None when it is off), in one call of the generator: a bigger batch runs faster,
-        and instance norm keeps the two halves independent. `style` is real's, for a styled
-        G_ab."""
+        loss (None when it is off). `style` is real's, for a styled G_ab."""
         if not self.lambda_identity:
-            return generator(self.generator_inputs(generator, fake, style), training=True), None
-        both = ops.concatenate([fake, real], axis=0)
-        styles = None if style is None else ops.concatenate([style, style], axis=0)
-        return ops.split(generator(self.generator_inputs(generator, both, styles),
-                                   training=True), 2)
+            return generator(self.generator_inputs(fake, style), training=True), None
+        return self.run_on_halves(generator, fake, real, (style, style))
 
     def domains_of(self, data):
         """(images_a, images_b) of a dataset element `(a, b)` (either may carry labels), or of
@@ -243,12 +246,10 @@ class CycleGAN(AdversarialModel):
                      for _ in range(2))
 
     def translate_to_b(self, real_a, styles):
-        """G_ab(a), or for a styled G_ab the translations of a under both codes of `styles`,
-        in one call."""
+        """G_ab(a), or for a styled G_ab the translations of a under both codes of `styles`."""
         if not self.style_dim:
             return self.generator_ab(real_a, training=True), None
-        return ops.split(self.generator_ab([ops.concatenate([real_a, real_a], axis=0),
-                                            ops.concatenate(styles, axis=0)], training=True), 2)
+        return self.run_on_halves(self.generator_ab, real_a, real_a, styles)
 
     def train_step(self, data):
         real_a, real_b = self.domains_of(data)
@@ -310,8 +311,8 @@ class CycleGAN(AdversarialModel):
                 (len(images), self.style_dim)).astype("float32")
         return np.concatenate([
             ops.convert_to_numpy(generator(self.generator_inputs(
-                generator, images[i:i + batch_size],
-                None if style is None else style[i:i + batch_size]), training=False))
+                images[i:i + batch_size], None if style is None else style[i:i + batch_size]),
+                training=False))
             for i in range(0, len(images), batch_size)])
 
     def encode_style(self, images):
@@ -348,9 +349,9 @@ class CycleGAN(AdversarialModel):
             def translate(images):
                 images = uint8_to_images(images)
                 style = (tf.random.normal([tf.shape(images)[0], self.style_dim])
-                         if self.style_dim else None)
+                         if self.style_dim and generator is self.generator_ab else None)
                 return {"images": images_to_uint8(generator(
-                    self.generator_inputs(generator, images, style), training=False))}
+                    self.generator_inputs(images, style), training=False))}
             return translate
 
         a2b = serve(self.generator_ab)
