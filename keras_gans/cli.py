@@ -35,11 +35,13 @@ def _add_train_arguments(parser):
                         help="cyclegan's identity loss weight, times --lambda-cycle (0.5)")
     parser.add_argument("--style-dim", type=int,
                         help="cyclegan: size of G_ab's style code, 0 for one translation per image")
+    parser.add_argument("--lambda-edges", type=float,
+                        help="cyclegan: weight of keeping each image's edges in its translation (0)")
 
 
 TRAIN_KEYS = ("method", "data", "epochs", "batch_size", "image_size", "steps_per_epoch",
               "output", "name", "seed", "strategy", "xla", "generator", "augment", "lambda_cycle",
-              "lambda_identity", "style_dim")
+              "lambda_identity", "style_dim", "lambda_edges")
 
 
 def command_train(args):

@@ -60,6 +60,7 @@ class TrainConfig:
     style_dim: int | None = None          # >0: G_ab also takes a style code of this size (resnet)
     lambda_style: float | None = None     # weight of the L1 style reconstruction (style_dim > 0)
     lambda_diversity: float | None = None # weight of the diversity of G_ab's styles (style_dim > 0)
+    lambda_edges: float | None = None     # weight of keeping the source's edges in a translation
     # execution
     strategy: str = "auto"             # auto, mirrored, multiworker, cpu
     xla: bool = False
@@ -105,7 +106,12 @@ def validate(values, source="config"):
     if unknown:
         raise ConfigError(
             f"unknown config key {unknown[0]!r} in {source}; known keys: {', '.join(FIELDS)}")
-    return {key: _coerce(key, value) for key, value in values.items()}
+    values = {key: _coerce(key, value) for key, value in values.items()}
+    for key, value in values.items():
+        if key.startswith("lambda_") and value is not None and value < 0:
+            raise ConfigError(f"config key {key!r} weighs a loss term and must be 0 (off) or "
+                              f"positive, got {value}")
+    return values
 
 
 def load_yaml(path):

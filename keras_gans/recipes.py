@@ -33,7 +33,7 @@ class Recipe:
 GAN_OPTIONS = frozenset({"g_steps"})
 CRITIC_OPTIONS = frozenset({"n_critic", "clip_value", "gp_weight"})
 CYCLE_OPTIONS = frozenset({"lambda_cycle", "lambda_identity", "pool_size", "lr_decay_start",
-                           "style_dim", "lambda_style", "lambda_diversity"})
+                           "style_dim", "lambda_style", "lambda_diversity", "lambda_edges"})
 METHOD_OPTIONS = GAN_OPTIONS | CRITIC_OPTIONS | CYCLE_OPTIONS
 
 GENERATORS = {"mlp": networks.build_mlp_generator, "dcgan": networks.build_dcgan_generator}
@@ -136,6 +136,7 @@ def build_cyclegan(config, image_shape, num_classes=None):
     return CycleGAN(*generators, *discriminators, style_encoder=style_encoder,
                     lambda_cycle=config.lambda_cycle, lambda_identity=config.lambda_identity,
                     lambda_style=config.lambda_style, lambda_diversity=config.lambda_diversity,
+                    lambda_edges=config.lambda_edges,
                     pool_size=config.pool_size, lr_decay_start=config.lr_decay_start,
                     seed=config.seed)
 
@@ -160,7 +161,8 @@ RECIPES = {
     "cyclegan": Recipe(build_cyclegan, {"generator": "resnet", "loss": "lsgan", "lambda_cycle": 10.0,
                                         "lambda_identity": 0.5, "pool_size": 50,
                                         "lr_decay_start": 0.5, "style_dim": 0, "lambda_style": 1.0,
-                                        "lambda_diversity": 1.0, "batch_size": 1,
+                                        "lambda_diversity": 1.0, "lambda_edges": 0.0,
+                                        "batch_size": 1,
                                         **ADAM_DCGAN},
                        CYCLE_OPTIONS, unpaired=True),
 }

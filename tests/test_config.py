@@ -54,6 +54,7 @@ def test_data_without_a_recipe_gets_the_methods_batch_size():
     ({"epochs": True}, "'epochs' must be int"),
     ({"g_lr": "fast"}, "'g_lr' must be float or null"),
     ({"xla": 1}, "'xla' must be bool"),
+    ({"lambda_edges": -1}, "'lambda_edges' weighs a loss term and must be 0"),
 ])
 def test_bad_values_are_refused(values, message):
     with pytest.raises(config_lib.ConfigError, match=message):
@@ -62,7 +63,8 @@ def test_bad_values_are_refused(values, message):
 
 @pytest.mark.parametrize("method, key, value", [
     ("dcgan", "n_critic", 5), ("wgan-gp", "g_steps", 2), ("cyclegan", "gp_weight", 10.0),
-    ("lsgan", "pool_size", 50), ("dcgan", "style_dim", 8)])
+    ("lsgan", "pool_size", 50), ("dcgan", "style_dim", 8),
+    ("gan", "lambda_edges", 1.0)])
 def test_a_key_of_another_method_is_refused(method, key, value):
     config = config_lib.TrainConfig(method=method, **{key: value})
     with pytest.raises(config_lib.ConfigError, match=f"{key!r} does not apply to method"):

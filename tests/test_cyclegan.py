@@ -11,7 +11,7 @@ import tensorflow as tf
 import keras
 import keras_gans
 from helpers import assert_same_training, fit_single_and_mirrored
-from keras_gans import cli
+from keras_gans import cli, losses
 from keras_gans.callbacks import TrainingCheckpoint, linear_decay_factor, read_history
 from keras_gans.checkpoint import restore_training_state
 from keras_gans.export import export_generator, images_to_uint8, load_translation
@@ -22,7 +22,7 @@ from keras_gans.networks.layers import StyleModulation
 
 SHAPE = (16, 16, 3)
 NAMES = ("g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b", "style",
-         "diversity")
+         "diversity", "edges_a", "edges_b")
 STYLE_DIM = 3
 
 
@@ -69,17 +69,19 @@ def moved(before, network):
 # ------------------------------------------------------------------------------ losses
 def test_each_lambda_multiplies_its_own_terms():
     model = small_cyclegan(lambda_cycle=3.0, lambda_identity=0.25, lambda_style=2.0,
-                           lambda_diversity=0.5)
-    for name, weight in zip(NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75, 2.0, -0.5)):
+                           lambda_diversity=0.5, lambda_edges=4.0)
+    for name, weight in zip(NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75, 2.0, -0.5, 4.0, 4.0)):
         terms = dict.fromkeys(NAMES, 0.0) | {name: 1.0}
         assert float(model.generator_loss(**terms)) == pytest.approx(weight), name
 
 
 @pytest.fixture(scope="module", params=[0, STYLE_DIM], ids=["plain", "styled"])
 def sgd_model(request):
-    """One traced model (plain, then styled) for the tests that set its learning rates
-    themselves. Without a pool, D sees the fresh fakes, whatever ran before."""
-    model = small_cyclegan(pool_size=0, style_dim=request.param, method=FixedStyleCycleGAN)
+    """One traced model (plain, then styled; both with the edge term) for the tests that set
+    its learning rates themselves. Without a pool, D sees the fresh fakes, whatever ran
+    before."""
+    model = small_cyclegan(pool_size=0, style_dim=request.param, lambda_edges=1.0,
+                           method=FixedStyleCycleGAN)
     model.compile(**sgd(model))
     return model
 
@@ -115,6 +117,9 @@ def test_reported_terms_are_the_papers_losses_of_the_right_networks(sgd_model):
         "cycle_b": np.mean(np.abs(g_ab(fake_a, style_b) - b)),
         "identity_a": np.mean(np.abs(g_ba(a) - a)),
         "identity_b": np.mean(np.abs(g_ab(b, style_b) - b)),
+        # each translation's edges against its own source's
+        "edges_a": float(losses.edge_correlation_loss(a, fake_b)),
+        "edges_b": float(losses.edge_correlation_loss(b, fake_a)),
         # The halved least-squares D loss, on real images and on fakes.
         "d_a": 0.5 * np.mean((d_a(a) - 1.0) ** 2) + 0.5 * np.mean(d_a(fake_a) ** 2),
         "d_b": 0.5 * np.mean((d_b(b) - 1.0) ** 2) + 0.5 * np.mean(d_b(fake_b) ** 2),
@@ -223,9 +228,10 @@ def test_each_update_touches_only_its_own_network(sgd_model):
 def test_mirrored_step_equals_single_device_step(two_replicas, style_dim):
     """Two replicas on one global batch give what one device gives. The global batch of 16
     overfills the pool of 3, so images are also swapped in and out of the (global) pools; a
-    styled G_ab gives each replica its share of the global batch's random codes."""
+    styled G_ab gives each replica its share of the global batch's random codes. The edge
+    term, a mean over images, is on."""
     single, mirrored, logs = fit_single_and_mirrored(
-        lambda: small_cyclegan(pool_size=3, style_dim=style_dim), two_replicas,
+        lambda: small_cyclegan(pool_size=3, style_dim=style_dim, lambda_edges=1.0), two_replicas,
         lambda model: model.compile(**sgd(model, 0.5)), tf.data.Dataset.from_tensors(domains(16)))
     assert int(mirrored.pool_a.count.numpy()) == 3
     assert_same_training(*logs, single, mirrored)

@@ -81,3 +81,37 @@ def test_gradient_penalty_has_finite_gradient_at_zero_gradient():
 
 def test_mean_absolute_error():
     assert _np(losses.mean_absolute_error(np.array([1.0, -1.0]), np.array([0.0, 1.0]))) == 1.5
+
+
+def ring(inner_value, outer_value, ground_value):
+    """A 12x12 square ring on a 20x20 ground: the 0 of a digit, as a 1-channel image."""
+    image = np.full((1, 20, 20, 1), ground_value, "float32")
+    image[:, 4:16, 4:16] = outer_value
+    image[:, 7:13, 7:13] = inner_value
+    return image
+
+
+def test_edge_correlation_ignores_polarity_and_contrast_but_not_moved_edges():
+    dark_ink = ring(inner_value=1.0, outer_value=-1.0, ground_value=1.0)
+    light_ink = ring(inner_value=-1.0, outer_value=1.0, ground_value=-1.0)
+    faint_ink = 0.2 * light_ink
+    hole_as_shape = ring(inner_value=1.0, outer_value=-1.0, ground_value=-1.0)
+    for same_edges in (dark_ink, light_ink, faint_ink):
+        assert _np(losses.edge_correlation_loss(dark_ink, same_edges)) == pytest.approx(0, abs=1e-4)
+    # drawing the ring's hole as the shape keeps its inner edge only
+    assert _np(losses.edge_correlation_loss(dark_ink, hole_as_shape)) > 0.3
+
+
+def test_edge_correlation_matches_hand_computation():
+    rng = np.random.default_rng(0)
+    source, translated = (rng.uniform(-1, 1, (3, 5, 6, 2)).astype("float32") for _ in range(2))
+
+    def edges(images):
+        grey = images.mean(-1)
+        down = grey[:, 1:, :-1] - grey[:, :-1, :-1]
+        right = grey[:, :-1, 1:] - grey[:, :-1, :-1]
+        return np.sqrt(down ** 2 + right ** 2 + 1e-6).reshape(len(images), -1)
+
+    correlations = [np.corrcoef(s, t)[0, 1] for s, t in zip(edges(source), edges(translated))]
+    assert _np(losses.edge_correlation_loss(source, translated)) == pytest.approx(
+        1 - np.mean(correlations), rel=1e-4)

@@ -6,6 +6,10 @@ lambda_cycle, an L1 identity loss (G_ba leaves an image of A unchanged, G_ab one
 by lambda_identity * lambda_cycle, discriminators trained on a history of generated images, and
 the learning rate constant for the first half of the run, then decaying linearly towards 0.
 
+Optionally, an edge term keeps each translation's edges where its source's are (see
+losses.edge_correlation_loss), for domains that differ in polarity, where the cycle loss alone
+lets a generator draw the ground as the shape.
+
 With a style encoder, A -> B is one-to-many (after Augmented CycleGAN, Almahairi et al. 2018):
 G_ab also takes a style code, random on the way out and read from b by the encoder on the way
 back, so an image of B in any style can close its cycle without G_ba hiding that style in its
@@ -125,7 +129,7 @@ class CycleGAN(AdversarialModel):
 
     def __init__(self, generator_ab, generator_ba, discriminator_a, discriminator_b,
                  style_encoder=None, lambda_cycle=10.0, lambda_identity=0.5, lambda_style=1.0,
-                 lambda_diversity=1.0, pool_size=50, lr_decay_start=0.5, seed=None, **kwargs):
+                 lambda_diversity=1.0, lambda_edges=0.0, pool_size=50, lr_decay_start=0.5, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.generator_ab = generator_ab
         self.generator_ba = generator_ba
@@ -140,6 +144,10 @@ class CycleGAN(AdversarialModel):
         self.lambda_identity = float(lambda_identity)
         self.lambda_style = float(lambda_style)
         self.lambda_diversity = float(lambda_diversity)
+        self.lambda_edges = float(lambda_edges)
+        if self.lambda_edges:
+            for name in ("edges_a", "edges_b"):
+                self.trackers[name] = keras.metrics.Mean(name=name)
         self.pool_size = int(pool_size)
         self.lr_decay_start = float(lr_decay_start)
         self.image_shape = tuple(generator_ab.inputs[0].shape[1:])
@@ -168,7 +176,7 @@ class CycleGAN(AdversarialModel):
     def get_config(self):
         config = {**super().get_config(), "lambda_cycle": self.lambda_cycle,
                   "lambda_identity": self.lambda_identity, "lambda_style": self.lambda_style,
-                  "lambda_diversity": self.lambda_diversity,
+                  "lambda_diversity": self.lambda_diversity, "lambda_edges": self.lambda_edges,
                   "pool_size": self.pool_size, "lr_decay_start": self.lr_decay_start}
         for attribute in self.NETWORKS:
             config[attribute] = keras.saving.serialize_keras_object(getattr(self, attribute))
@@ -195,13 +203,14 @@ class CycleGAN(AdversarialModel):
 
     # ----------------------------------------------------------------- training
     def generator_loss(self, g_ab, g_ba, cycle_a, cycle_b, identity_a, identity_b, style=0.0,
-                       diversity=0.0):
+                       diversity=0.0, edges_a=0.0, edges_b=0.0):
         """The generators' joint objective: both adversarial terms, lambda_cycle x the cycle
-        terms, lambda_cycle x lambda_identity x the identity terms, and for a styled G_ab
-        lambda_style x the style reconstruction minus lambda_diversity x the diversity (to
-        grow; it is bounded, as tanh bounds the images)."""
+        terms, lambda_cycle x lambda_identity x the identity terms, lambda_edges x the edge
+        terms, and for a styled G_ab lambda_style x the style reconstruction minus
+        lambda_diversity x the diversity (to grow; it is bounded, as tanh bounds the images)."""
         return (g_ab + g_ba + self.lambda_cycle * (cycle_a + cycle_b)
                 + self.lambda_cycle * self.lambda_identity * (identity_a + identity_b)
+                + self.lambda_edges * (edges_a + edges_b)
                 + self.lambda_style * style - self.lambda_diversity * diversity)
 
     def apply_joint_gradients(self, tape, scaled_loss, names):
@@ -272,6 +281,9 @@ class CycleGAN(AdversarialModel):
                 terms[f"cycle_{domain}"] = losses.mean_absolute_error(cycled, real)
                 terms[f"identity_{domain}"] = (ops.zeros(()) if same is None
                                                else losses.mean_absolute_error(same, real))
+            if self.lambda_edges:
+                terms["edges_a"] = losses.edge_correlation_loss(real_a, fake_b)
+                terms["edges_b"] = losses.edge_correlation_loss(real_b, fake_a)
             if self.style_dim:  # the code must be readable back, and must make a difference
                 terms["style"] = losses.mean_absolute_error(
                     self.style_encoder(fake_b, training=True), styles[0])
