@@ -426,31 +426,40 @@ def digits_judge(tmp_path_factory):
 
 @pytest.mark.slow
 def test_translated_held_out_digits_keep_their_label(digits_judge):
-    """digits-m -> digits on held-out images: the judge reads the translations' labels well
-    above chance after a short training, where the untrained generator is at chance."""
+    """digits-m -> digits on held-out images, with the digits recipe's settings (a style code,
+    no identity loss, the edge term): the judge reads the translations' labels, on light
+    patches (dark ink, the half that the paper's losses get wrong: ~1%) as well as on dark
+    ones, where the untrained generator is at chance."""
     keras.utils.set_random_seed(0)
     data = keras_gans.data.load_unpaired("digits2digits-m", 16, batch_size=16, seed=0)
     test = keras_gans.data.load_dataset("digits-m", 16, batch_size=359, channels=3,
                                         with_labels=True, split="test", shuffle=False)
     images, labels = (tensor.numpy() for tensor in next(iter(test.dataset)))
-    generators = [build_resnet_generator((16, 16, 3), filters=16, blocks=3, name=f"g_{d}")
-                  for d in ("ab", "ba")]
-    discriminators = [build_patchgan_discriminator((16, 16, 3), filters=16, name=f"d_{d}")
-                      for d in "ab"]
-    model = CycleGAN(*generators, *discriminators, seed=0)
+    light = np.concatenate([images[:, :2], images[:, -2:]], axis=1).mean(axis=(1, 2, 3)) > 0
+    shape = (16, 16, 3)
+    model = CycleGAN(
+        build_resnet_generator(shape, filters=16, blocks=3, style_dim=2, name="g_ab"),
+        build_resnet_generator(shape, filters=16, blocks=3, name="g_ba"),
+        *[build_patchgan_discriminator(shape, filters=16, name=f"d_{d}") for d in "ab"],
+        style_encoder=build_style_encoder(shape, 2, filters=16), lambda_identity=0.0,
+        lambda_edges=5.0, seed=0)
     model.compile()
 
-    def accuracy():
+    def kept():
         translated = model.translate(images, "b2a")
-        return np.mean(digits_judge.predict(translated, verbose=0).argmax(1) == labels)
+        return digits_judge.predict(translated, verbose=0).argmax(1) == labels
 
-    untrained = accuracy()
-    history = model.fit(data.dataset.repeat(), steps_per_epoch=100, epochs=2, verbose=0).history
-    trained = accuracy()
-    print(f"b2a accuracy on held-out digits-m: untrained {untrained:.1%}, trained {trained:.1%}")
-    assert untrained < 0.2
-    assert trained > 0.3
+    untrained = kept()
+    history = model.fit(data.dataset.repeat(), steps_per_epoch=100, epochs=3, verbose=0).history
+    trained = kept()
+    print(f"b2a accuracy on held-out digits-m: untrained {untrained.mean():.1%}, trained "
+          f"{trained.mean():.1%} (light patches {trained[light].mean():.1%}, dark "
+          f"{trained[~light].mean():.1%})")
+    assert untrained.mean() < 0.2
+    # 75% (light 92%, dark 55%) when written; the paper's losses leave light patches at ~1%
+    assert trained.mean() > 0.6 and trained[light].mean() > 0.5 and trained[~light].mean() > 0.4
     assert history["cycle_b"][-1] < history["cycle_b"][0]
+    assert history["edges_b"][-1] < history["edges_b"][0]
 
 
 @pytest.mark.slow
