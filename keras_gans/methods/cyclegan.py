@@ -129,7 +129,8 @@ class CycleGAN(AdversarialModel):
 
     def __init__(self, generator_ab, generator_ba, discriminator_a, discriminator_b,
                  style_encoder=None, lambda_cycle=10.0, lambda_identity=0.5, lambda_style=1.0,
-                 lambda_diversity=1.0, lambda_edges=0.0, pool_size=50, lr_decay_start=0.5, seed=None, **kwargs):
+                 lambda_diversity=1.0, lambda_edges=0.0, pool_size=50, lr_decay_start=0.5,
+                 seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.generator_ab = generator_ab
         self.generator_ba = generator_ba
@@ -137,17 +138,16 @@ class CycleGAN(AdversarialModel):
         self.discriminator_b = discriminator_b
         self.style_encoder = style_encoder
         self.style_dim = int(style_encoder.outputs[0].shape[-1]) if style_encoder else 0
-        if self.style_dim:
-            for name in ("style", "diversity"):
-                self.trackers[name] = keras.metrics.Mean(name=name)
         self.lambda_cycle = float(lambda_cycle)
         self.lambda_identity = float(lambda_identity)
         self.lambda_style = float(lambda_style)
         self.lambda_diversity = float(lambda_diversity)
         self.lambda_edges = float(lambda_edges)
-        if self.lambda_edges:
-            for name in ("edges_a", "edges_b"):
-                self.trackers[name] = keras.metrics.Mean(name=name)
+        # The optional terms' metrics, reported only when the term is on.
+        optional = (("style", "diversity") if self.style_dim else ()) + (
+            ("edges_a", "edges_b") if self.lambda_edges else ())
+        for name in optional:
+            self.trackers[name] = keras.metrics.Mean(name=name)
         self.pool_size = int(pool_size)
         self.lr_decay_start = float(lr_decay_start)
         self.image_shape = tuple(generator_ab.inputs[0].shape[1:])
