@@ -38,14 +38,15 @@ def fixed_styles(n):
     return keras.ops.sin(grid), keras.ops.cos(grid)
 
 
-def small_cyclegan(seed=1, style_dim=0, method=CycleGAN, **options):
-    """Tiny networks; with `style_dim` a styled G_ab and a style encoder."""
-    generators = [build_resnet_generator(SHAPE, filters=4, blocks=1, name="generator_ab",
-                                         style_dim=style_dim),
-                  build_resnet_generator(SHAPE, filters=4, blocks=1, name="generator_ba")]
-    discriminators = [build_patchgan_discriminator(SHAPE, filters=4, name=f"discriminator_{d}")
-                      for d in "ab"]
-    encoder = build_style_encoder(SHAPE, style_dim, filters=4) if style_dim else None
+def small_cyclegan(seed=1, style_dim=0, method=CycleGAN, filters=4, blocks=1, **options):
+    """Tiny networks (by default); with `style_dim` a styled G_ab and a style encoder."""
+    generators = [build_resnet_generator(SHAPE, filters=filters, blocks=blocks,
+                                         name="generator_ab", style_dim=style_dim),
+                  build_resnet_generator(SHAPE, filters=filters, blocks=blocks,
+                                         name="generator_ba")]
+    discriminators = [build_patchgan_discriminator(SHAPE, filters=filters,
+                                                   name=f"discriminator_{d}") for d in "ab"]
+    encoder = build_style_encoder(SHAPE, style_dim, filters=filters) if style_dim else None
     return method(*generators, *discriminators, style_encoder=encoder, seed=seed, **options)
 
 
@@ -436,13 +437,8 @@ def test_translated_held_out_digits_keep_their_label(digits_judge):
                                         with_labels=True, split="test", shuffle=False)
     images, labels = (tensor.numpy() for tensor in next(iter(test.dataset)))
     light = np.concatenate([images[:, :2], images[:, -2:]], axis=1).mean(axis=(1, 2, 3)) > 0
-    shape = (16, 16, 3)
-    model = CycleGAN(
-        build_resnet_generator(shape, filters=16, blocks=3, style_dim=2, name="g_ab"),
-        build_resnet_generator(shape, filters=16, blocks=3, name="g_ba"),
-        *[build_patchgan_discriminator(shape, filters=16, name=f"d_{d}") for d in "ab"],
-        style_encoder=build_style_encoder(shape, 2, filters=16), lambda_identity=0.0,
-        lambda_edges=5.0, seed=0)
+    model = small_cyclegan(seed=0, style_dim=2, filters=16, blocks=3, lambda_identity=0.0,
+                           lambda_edges=5.0)
     model.compile()
 
     def kept():
@@ -469,12 +465,7 @@ def test_a_styled_generator_learns_to_translate_one_digit_in_several_styles():
     encoder reads the codes back better."""
     keras.utils.set_random_seed(0)
     data = keras_gans.data.load_unpaired("digits2digits-m", 16, batch_size=16, seed=0)
-    shape = (16, 16, 3)
-    model = CycleGAN(
-        build_resnet_generator(shape, filters=8, blocks=2, style_dim=2, name="g_ab"),
-        build_resnet_generator(shape, filters=8, blocks=2, name="g_ba"),
-        *[build_patchgan_discriminator(shape, filters=8, name=f"d_{d}") for d in "ab"],
-        style_encoder=build_style_encoder(shape, 2, filters=8), seed=0)
+    model = small_cyclegan(seed=0, style_dim=2, filters=8, blocks=2)
     model.compile()
     digits = next(iter(data.dataset))[0].numpy()
 
