@@ -5,6 +5,7 @@ plots/, logs/ (TensorBoard), export/generator/ (SavedModel). Everything that can
 (config, data, network shapes, resume) fails before the run folder is touched.
 """
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -68,15 +69,31 @@ def _is_chief(strategy):
         resolver.task_type == "worker" and resolver.task_id == 0)
 
 
+@contextlib.contextmanager
+def _precision_policy(mixed):
+    """Mixed precision for this run only: Keras' dtype policy is global, and models the caller
+    builds afterwards (a classifier in the same notebook) must not inherit it."""
+    previous = keras.mixed_precision.global_policy()
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
 def train(config, resume=False, verbose=None):
     """Trains as `config` says and returns the run folder; `resume` continues a killed run."""
     config = recipes.with_method_defaults(config)
+    with _precision_policy(config.mixed_precision):
+        return _train(config, resume, verbose)
+
+
+def _train(config, resume, verbose):
     run_dir = config.run_dir()
     if not resume:
         _refuse_to_overwrite(run_dir)
     recipe = recipes.get_recipe(config.method)
-    if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
     data = load_data(config, recipe)

@@ -191,3 +191,16 @@ def test_mixed_precision_wraps_each_optimizer_and_keeps_outputs_float32(mixed_pr
     logs = gan.train_on_batch(batch(), return_dict=True)
     assert all(np.isfinite(v) for v in logs.values())
     assert gan.generate(2).dtype == np.float32
+
+
+def test_a_mixed_precision_run_leaves_the_global_policy_as_it_found_it(tmp_path):
+    """The dtype policy is global: models a caller builds after a mixed-precision run (say a
+    classifier in the same notebook) must be float32 again."""
+    from keras_gans.config import TrainConfig
+    from keras_gans.run import train
+
+    train(TrainConfig(method="gan", data="digits", image_size=16, batch_size=8, epochs=1,
+                      steps_per_epoch=2, mixed_precision=True, output=str(tmp_path / "run")),
+          verbose=0)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert (tmp_path / "run" / "export" / "generator" / "saved_model.pb").exists()
