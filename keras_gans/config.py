@@ -67,11 +67,20 @@ class TrainConfig:
     mixed_precision: bool = False
 
     def run_dir(self):
-        return self.output or os.path.join("runs", self.name or f"{self.method}-{self.data}".replace(
-            ":", "-").replace("/", "-").replace(",", "-"))
+        return self.output or os.path.join(
+            "runs", self.name or f"{self.method}-{_data_label(self.data)}")
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+
+def _data_label(data):
+    """`data` as part of a folder name: a named dataset as it is, a folder by its own name
+    (`../shared/data/emojis/Apple,../shared/data/emojis/Windows` gives `Apple-Windows`)."""
+    parts = data.removeprefix("folder:").split(",")
+    if not data.startswith("tfds:") and any("/" in part or os.sep in part for part in parts):
+        parts = [os.path.basename(os.path.normpath(part)) for part in parts]
+    return "-".join(parts).replace(":", "-").replace("/", "-")
 
 
 FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}

@@ -1,5 +1,7 @@
 """Configs: every shipped recipe is valid and builds; bad keys and types are refused."""
 
+import os
+
 import pytest
 
 from keras_gans import config as config_lib
@@ -78,6 +80,17 @@ def test_a_key_of_another_method_is_refused(method, key, value):
 def test_a_style_code_the_networks_cannot_take_is_refused(options, message):
     with pytest.raises(config_lib.ConfigError, match=message):
         recipes.build("cyclegan", (16, 16, 3), compile=False, **options)
+
+
+@pytest.mark.parametrize("data, folder", [
+    ("digits2digits-m", "cyclegan-digits2digits-m"),
+    ("tfds:cycle_gan/horse2zebra", "cyclegan-tfds-cycle_gan-horse2zebra"),
+    ("../shared/data/emojis/Apple,../shared/data/emojis/Windows", "cyclegan-Apple-Windows"),
+    ("folder:/data/faces/", "cyclegan-faces"),
+])
+def test_the_default_run_folder_is_named_after_the_method_and_data(data, folder):
+    assert config_lib.TrainConfig(method="cyclegan", data=data).run_dir() == os.path.join(
+        "runs", folder)
 
 
 def test_integers_are_accepted_for_floats():
