@@ -4,7 +4,7 @@
     python benchmarks/throughput.py --compare   # oneDNN on/off x XLA on/off, one process each
     python benchmarks/throughput.py --method cyclegan --data horse2zebra --image-size 64 --batch-size 1
 
-An image is one real image consumed by a train step (a WGAN step takes n_critic batches); for
+An image is one real image consumed by a train step (a WGAN step takes d_steps batches); for
 CycleGAN, one pair (an image of each domain). The first steps (tracing, compilation, caching the
 data) are excluded. Not part of the tests: timings depend on the machine and its load.
 """
@@ -21,29 +21,33 @@ def measure(args):
     import keras
 
     from keras_gans import config as config_lib
-    from keras_gans import recipes
-    from keras_gans.run import load_data
+    from keras_gans.methods import get_method
+    from keras_gans.run import build_model, load_data
 
     # The shipped recipe for the method and data when there is one, as `train.py` would run it.
-    config = recipes.with_method_defaults(config_lib.resolve(dict(
+    config = config_lib.resolve(dict(
         method=args.method, data=args.data, batch_size=args.batch_size,
-        image_size=args.image_size, xla=args.xla)))
-    recipe = recipes.get_recipe(args.method)
-    data = load_data(config, recipe)
-    model = recipes.build_from_config(config, data.image_shape, data.num_classes)
+        image_size=args.image_size, xla=args.xla))
+    keras.utils.set_random_seed(config.seed)
+    data = load_data(config)
+    model = build_model(config, data)
+    images_per_step = config.batch_size * get_method(config.method).model.batches_per_step(
+        config.options)
     dataset = data.dataset.repeat()
-    model.fit(dataset, epochs=1, steps_per_epoch=args.warmup, verbose=0)
+    # shuffle=False: the tf.data pipeline shuffles, as in `train`.
+    model.fit(dataset, epochs=1, steps_per_epoch=args.warmup, shuffle=False, verbose=0)
 
     class Clock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             self.start = time.perf_counter()
 
     clock = Clock()
-    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0, callbacks=[clock])
+    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, shuffle=False, verbose=0,
+              callbacks=[clock])
     seconds = time.perf_counter() - clock.start
     return {"method": args.method, "data": args.data, "batch_size": config.batch_size,
             "xla": args.xla, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-            "images_per_second": round(args.steps * recipe.data_batch_size(config) / seconds, 1)}
+            "images_per_second": round(args.steps * images_per_step / seconds, 1)}
 
 
 def compare(args):

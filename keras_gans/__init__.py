@@ -34,13 +34,21 @@ if "tensorflow" not in sys.modules:
 from keras_gans import callbacks, data, losses, metrics, networks  # noqa: E402
 from keras_gans.export import export_generator  # noqa: E402
 from keras_gans.methods import (  # noqa: E402
-    ACGAN, GAN, WGAN, WGANGP, AdversarialModel, ConditionalGAN, CycleGAN, NoiseToImageModel)
-from keras_gans.recipes import build  # noqa: E402
+    ACGAN,
+    GAN,
+    WGAN,
+    WGANGP,
+    AdversarialModel,
+    ConditionalGAN,
+    CycleGAN,
+    ExtendedCycleGAN,
+    build,
+)
 from keras_gans.run import train  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
-    "ACGAN", "AdversarialModel", "ConditionalGAN", "CycleGAN", "GAN", "NoiseToImageModel", "WGAN",
+    "ACGAN", "AdversarialModel", "ConditionalGAN", "CycleGAN", "ExtendedCycleGAN", "GAN", "WGAN",
     "WGANGP",
     "build", "callbacks", "data",
     "export_generator", "losses", "metrics", "networks", "train",

@@ -5,6 +5,9 @@ import os
 
 import keras
 import numpy as np
+import tensorflow as tf
+from matplotlib.figure import Figure
+from PIL import Image
 
 from keras_gans.checkpoint import save_training_state
 
@@ -31,8 +34,6 @@ def tile(rows):
 
 
 def save_png(picture, path):
-    from PIL import Image
-
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     mode = "L" if picture.shape[-1] == 1 else "RGB"
     tmp = path + ".tmp.png"
@@ -55,8 +56,6 @@ class SampleGrid(keras.callbacks.Callback):
         picture = tile(self.model.preview_rows(seed=self.seed))
         save_png(picture, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"))
         if self.log_dir:
-            import tensorflow as tf
-
             if self._writer is None:
                 self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
             with self._writer.as_default():
@@ -118,10 +117,8 @@ def read_history(path):
 
 
 class HistoryPlots(keras.callbacks.Callback):
-    """Redraws `losses.png` (every loss term) and `scores.png` (D(x), D(G(z))) from the history
-    CSV after each epoch, so a resumed run's plots cover the whole run."""
-
-    SCORES = ("d_real", "d_fake")
+    """Redraws one plot per panel the model declares (`plot_panels`: losses, D's scores, ...)
+    from the history CSV after each epoch, so a resumed run's plots cover the whole run."""
 
     def __init__(self, history_path, directory):
         super().__init__()
@@ -131,23 +128,17 @@ class HistoryPlots(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         rows = read_history(self.history_path)
         if rows:
-            plot_history(rows, self.directory, self.SCORES)
+            plot_history(rows, self.directory, self.model.plot_panels)
 
 
-def plot_history(rows, directory, score_names):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_history(rows, directory, panels):
+    """`panels` maps a plot's name to (y label, metric names): one PNG each."""
     os.makedirs(directory, exist_ok=True)
     epochs = [int(row["epoch"]) for row in rows]
-    names = [key for key in rows[0] if key != "epoch"]
-    for filename, keys, ylabel in (
-        ("losses.png", [n for n in names if n not in score_names], "loss"),
-        ("scores.png", [n for n in names if n in score_names], "mean discriminator output"),
-    ):
-        figure, axes = plt.subplots(figsize=(7, 4))
+    for filename, (ylabel, keys) in panels.items():
+        keys = [key for key in keys if key in rows[0]]
+        figure = Figure(figsize=(7, 4))  # no pyplot: a notebook's backend stays as it was
+        axes = figure.subplots()
         for key in keys:
             axes.plot(epochs, [float(row[key]) for row in rows], marker=".", label=key)
         axes.set_xlabel("epoch")
@@ -156,8 +147,7 @@ def plot_history(rows, directory, score_names):
             axes.legend()
         axes.grid(alpha=0.3)
         figure.tight_layout()
-        figure.savefig(os.path.join(directory, filename))
-        plt.close(figure)
+        figure.savefig(os.path.join(directory, f"{filename}.png"))
 
 
 def linear_decay_factor(epoch, epochs, constant_epochs):

@@ -7,65 +7,117 @@ ends in a one-line `error: ...` on stderr and exit status 2.
 import argparse
 import os
 import sys
+import typing
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from keras_gans import _mute_native_stderr, run
+from keras_gans import config as config_lib
+from keras_gans.callbacks import save_png, tile
+from keras_gans.data.folders import list_images, read_image
+from keras_gans.errors import UsageError
+from keras_gans.export import load_translation, sample_saved_model, saved_model_info
+from keras_gans.methods import METHODS, get_method
+from keras_gans.metrics import evaluation
+from keras_gans.options import RENAMED, describe, fields
 
 
-def _add_train_arguments(parser):
-    parser.add_argument("--method", help="gan, dcgan, lsgan, ... (default dcgan)")
-    parser.add_argument("--data", help="digits (embedded), mnist, fashion_mnist, cifar10, svhn, "
-                        "tfds:NAME, folder:PATH (default digits)")
-    parser.add_argument("--config", help="a YAML recipe; default configs/<method>_<data>.yaml")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--image-size", type=int)
-    parser.add_argument("--steps-per-epoch", type=int)
-    parser.add_argument("--output", help="run folder (default runs/<method>-<data>)")
-    parser.add_argument("--name", help="run name under runs/")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--strategy", choices=["auto", "mirrored", "multiworker", "cpu"])
-    parser.add_argument("--no-xla", dest="xla", action="store_false", default=None,
-                        help="never jit-compile the train step")
-    parser.add_argument("--xla", dest="xla", action="store_true", default=None,
-                        help="jit-compile the train step with XLA")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --output from its last checkpoint")
-    parser.add_argument("--generator", help="generator network: mlp, dcgan; resnet, unet (cyclegan)")
-    parser.add_argument("--augment", help="jitter, affine or jitter+affine")
-    parser.add_argument("--lambda-cycle", type=float, help="cyclegan's cycle loss weight (10)")
-    parser.add_argument("--lambda-identity", type=float,
-                        help="cyclegan's identity loss weight, times --lambda-cycle (0.5)")
-    parser.add_argument("--style-dim", type=int,
-                        help="cyclegan: size of G_ab's style code, 0 for one translation per image")
-    parser.add_argument("--lambda-edges", type=float,
-                        help="cyclegan: weight of keeping each image's edges in its translation (0)")
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (`error: ...`, exit status 2, via
+    UsageError), like every other bad input, instead of argparse's usage block."""
+
+    def error(self, message):
+        raise UsageError(f"{message}; see {self.prog} --help")
 
 
-TRAIN_KEYS = ("method", "data", "epochs", "batch_size", "image_size", "steps_per_epoch",
-              "output", "name", "seed", "strategy", "xla", "generator", "augment", "lambda_cycle",
-              "lambda_identity", "style_dim", "lambda_edges")
+def _flag(key):
+    return "--" + key.replace("_", "-")
+
+
+def _add_declared(group, options_class, skip=()):
+    """One flag per field of an options dataclass, typed and with its declared help."""
+    hints = typing.get_type_hints(options_class)
+    for key, field in fields(options_class).items():
+        if key in skip:
+            continue
+        kind = next(t for t in getattr(hints[key], "__args__", (hints[key],)) if t is not type(None))
+        if kind is bool:
+            group.add_argument(_flag(key), dest=key, action=argparse.BooleanOptionalAction,
+                               default=None, help=describe(field))
+        else:
+            choices = field.metadata.get("choices")
+            group.add_argument(_flag(key), dest=key, type=kind, default=None, choices=choices,
+                               metavar=None if choices else key.upper(), help=describe(field))
+
+
+def _method_of(argv):
+    """The method a train command is about: --method, else its --config's, else dcgan."""
+    probe = OneLineParser(add_help=False)
+    probe.add_argument("--method")
+    probe.add_argument("--config")
+    args, _ = probe.parse_known_args(argv)
+    if args.method:
+        return args.method
+    if args.config:
+        return config_lib.load_yaml(config_lib.config_file(args.config)).get(
+            "method", config_lib.TrainConfig.method)
+    return config_lib.TrainConfig.method
+
+
+def train_parser(method_name, prog="keras-gans train"):
+    """The train command's parser: the run's options, then `method_name`'s own."""
+    method = get_method(method_name)
+    methods = "\n".join(f"  {name:10} {spec.summary}" for name, spec in METHODS.items())
+    parser = OneLineParser(
+        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"Train a GAN. Methods (--method NAME --help lists its options):\n{methods}")
+    run = parser.add_argument_group("run")
+    run.add_argument("--config", help="a YAML recipe: a file, or a shipped recipe's name "
+                     "(default: the shipped recipe of the method and data, if any)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the run in --output from its last checkpoint")
+    _add_declared(run, config_lib.TrainConfig, skip=("options",))
+    _add_declared(parser.add_argument_group(f"options of {method_name} (defaults from the "
+                                            "papers; a recipe may change them)"),
+                  method.options)
+    return parser
+
+
+def parse_train_arguments(argv):
+    """Parses `train` arguments with the flags of the method they name. A flag of another
+    method is a one-line error naming that method."""
+    method_name = _method_of(argv)
+    parser = train_parser(method_name)
+    args, unknown = parser.parse_known_args(argv)
+    for flag in (flag.split("=", 1)[0] for flag in unknown if flag.startswith("--")):
+        key = flag.removeprefix("--").replace("-", "_")
+        if key in RENAMED:
+            raise UsageError(f"{flag} is now called {_flag(RENAMED[key])}")
+        owners = [name for name, spec in METHODS.items() if key in spec.option_names()]
+        if owners:
+            raise UsageError(f"{flag} is an option of {', '.join(owners)}, not of {method_name}; "
+                             f"drop it or pass --method {owners[0]}")
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def command_train(args):
-    from keras_gans import config as config_lib
-    from keras_gans import run
-
-    overrides = {key: getattr(args, key) for key in TRAIN_KEYS}
+    overrides = {key: value for key, value in vars(args).items()
+                 if key not in ("config", "resume") and value is not None}
     if args.resume:
         if args.config:
-            overrides.update(config_lib.load_yaml(args.config))
+            overrides = {**config_lib.load_yaml(config_lib.config_file(args.config)), **overrides}
         probe = config_lib.resolve(overrides)
         config = run.resume_config(probe.run_dir(), overrides)
     else:
-        config = config_lib.resolve(overrides, config_file=args.config)
+        config = config_lib.resolve(overrides, config_file_name=args.config)
     run.train(config, resume=args.resume)
 
 
 def command_generate(args):
-    import numpy as np
-
-    from keras_gans.callbacks import save_png, tile
-    from keras_gans.errors import UsageError
-    from keras_gans.export import sample_saved_model
-
     if args.n <= 0:
         raise UsageError(f"-n must be a positive number of samples, got {args.n}")
     images = sample_saved_model(args.model, args.n, seed=args.seed, labels=args.label)
@@ -80,11 +132,6 @@ def command_generate(args):
 def command_evaluate(args):
     """Scores an exported model with reference classifiers, by what it serves: samples of a
     generator, labels kept by a conditional generator, or labels kept through a translation."""
-    from keras_gans import config as config_lib
-    from keras_gans.errors import UsageError
-    from keras_gans.export import saved_model_info
-    from keras_gans.metrics import evaluation
-
     if args.n <= 0:
         raise UsageError(f"-n must be a positive number of images, got {args.n}")
     info = saved_model_info(args.model)
@@ -106,15 +153,6 @@ def command_evaluate(args):
 def command_translate(args):
     """Translates image files (or every image in folders) with an exported CycleGAN into --out,
     as PNGs at the model's size (short side resized, centre-cropped, transparency on white)."""
-    from pathlib import Path
-
-    import numpy as np
-    import tensorflow as tf
-
-    from keras_gans.callbacks import save_png
-    from keras_gans.data.folders import list_images, read_image
-    from keras_gans.errors import UsageError
-    from keras_gans.export import load_translation
 
     if args.batch_size <= 0:
         raise UsageError(f"--batch-size must be positive, got {args.batch_size}")
@@ -149,11 +187,11 @@ def command_translate(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="keras-gans", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="keras-gans", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train a GAN (python train.py is the same)")
-    _add_train_arguments(train)
-    train.set_defaults(handler=command_train)
+    # Listed for --help; main parses train's arguments itself, with the method's own flags.
+    commands.add_parser("train", help="train a GAN (python train.py is the same; "
+                        "train --method NAME --help lists its options)")
     generate = commands.add_parser("generate", help="draw a grid of samples from a run")
     generate.add_argument("--model", required=True, help="run folder or SavedModel folder")
     generate.add_argument("-n", type=int, default=64, help="number of samples")
@@ -180,20 +218,20 @@ def build_parser():
 def find_devices_quietly():
     """Initialises TensorFlow's devices with native stderr muted: on a machine without a GPU a
     CUDA build logs a failed cuInit there, which is noise to a command-line user."""
-    import tensorflow as tf
-
-    from keras_gans import _mute_native_stderr
-
     _mute_native_stderr(tf.config.list_logical_devices)
 
 
 def main(argv=None):
-    from keras_gans.errors import UsageError
-
-    args = build_parser().parse_args(argv)
-    find_devices_quietly()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args.handler(args)
+        if argv[:1] == ["train"]:
+            arguments = parse_train_arguments(argv[1:])
+            find_devices_quietly()
+            command_train(arguments)
+        else:
+            args = build_parser().parse_args(argv)
+            find_devices_quietly()
+            args.handler(args)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

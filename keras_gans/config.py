@@ -1,77 +1,61 @@
-"""One typed config for a run: recipe YAML, then command-line overrides, validated in one place.
+"""One typed config for a run: the keys every run has, plus the method's own options, validated
+against the method's declaration. Recipe YAML, then command-line overrides, resolve into it.
 
-Recipes live in `configs/<method>_<data>.yaml` beside the package (one per method and dataset,
-with the papers' hyperparameters). A key the config does not know, or a value of the wrong type,
-is a `ConfigError` with a one-line message, never a silent default.
+A config is flat where a user writes it (`g_steps: 2` beside `epochs: 20`); `TrainConfig.options`
+holds the method's part as its options dataclass. A key no method knows, a key of another
+method, or a value of the wrong type is a `ConfigError` with a one-line message, never a silent
+default. `null` means "the default".
 """
 
 import dataclasses
+import difflib
 import os
-import pathlib
-import types
-import typing
 
 import yaml
 
-from keras_gans.errors import UsageError
-
-RECIPES_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
-
-
-class ConfigError(UsageError):
-    pass
+from keras_gans import recipes
+from keras_gans.methods.registry import METHODS, get_method
+from keras_gans.options import RENAMED, ConfigError, fields, option, validate
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    method: str = "dcgan"
-    data: str = "digits"
-    name: str | None = None            # run folder name under runs/; default <method>-<data>
-    output: str | None = None          # run folder; default runs/<name>
-    image_size: int | None = None      # default: the data's own size
-    channels: int | None = None        # 1 or 3; default: the data's own
-    epochs: int = 20
-    batch_size: int | None = None      # default per method: 64; 1 for cyclegan, as in the paper
-    steps_per_epoch: int | None = None
-    seed: int = 0
-    # networks
-    generator: str | None = None       # mlp, dcgan; resnet, unet for cyclegan (default per method)
-    latent_dim: int = 100
-    g_filters: int = 64
-    d_filters: int = 64
-    # loss and optimisation; None means the method's paper default (keras_gans.recipes)
-    loss: str | None = None            # bce, lsgan, hinge, wasserstein
-    optimizer: str | None = None       # adam, rmsprop
-    g_lr: float | None = None
-    d_lr: float | None = None
-    beta_1: float | None = None
-    beta_2: float | None = None
-    n_critic: int | None = None        # critic updates per generator update (WGAN family)
-    g_steps: int | None = None         # generator updates per discriminator update (gan, dcgan, lsgan)
-    clip_value: float | None = None    # WGAN's critic weight clip
-    gp_weight: float | None = None     # WGAN-GP's gradient penalty weight (lambda)
-    ema_decay: float = 0.999           # 0 disables the EMA generator
-    augment: str | None = None
-    # translation (cyclegan)
-    lambda_cycle: float | None = None     # weight of the L1 cycle loss
-    lambda_identity: float | None = None  # weight of the L1 identity loss, times lambda_cycle
-    pool_size: int | None = None          # generated images the discriminators learn from
-    lr_decay_start: float | None = None   # share of the epochs before the LR decays linearly to 0
-    style_dim: int | None = None          # >0: G_ab also takes a style code of this size (resnet)
-    lambda_style: float | None = None     # weight of the L1 style reconstruction (style_dim > 0)
-    lambda_diversity: float | None = None # weight of the diversity of G_ab's styles (style_dim > 0)
-    lambda_edges: float | None = None     # weight of keeping the source's edges in a translation
-    # execution
-    strategy: str = "auto"             # auto, mirrored, multiworker, cpu
-    xla: bool = False
-    mixed_precision: bool = False
+    method: str = option("dcgan", "training method", stage="run")
+    data: str = option("digits", "dataset: a registered name, tfds:NAME, folder:PATH, or "
+                       "PATH_A,PATH_B for translation", stage="run")
+    name: str | None = option(None, "run folder name under runs/; none: METHOD-DATA",
+                              stage="run")
+    output: str | None = option(None, "run folder; none: runs/NAME", stage="run")
+    image_size: int | None = option(None, "image size in pixels; none: the data's own (256 for "
+                                    "translation)", minimum=8, stage="run")
+    channels: int | None = option(None, "1 or 3; none: the data's own", choices=(1, 3),
+                                  stage="run")
+    epochs: int = option(20, "epochs to train", minimum=1, stage="run")
+    batch_size: int | None = option(None, "images per update; none: the method's (64, or 1 for "
+                                    "cyclegan)", minimum=1, stage="run")
+    steps_per_epoch: int | None = option(None, "train steps per epoch; none: one pass over the "
+                                         "data", minimum=1, stage="run")
+    seed: int = option(0, "seed of every random draw: weights, noise, data order", minimum=0,
+                       stage="run")
+    augment: str | None = option(None, "jitter, affine or jitter+affine", stage="run")
+    strategy: str = option("auto", "auto, mirrored, multiworker or cpu",
+                           choices=("auto", "mirrored", "multiworker", "cpu"), stage="run")
+    xla: bool = option(False, "jit-compile the train step with XLA", stage="run")
+    mixed_precision: bool = option(False, "float16 compute, float32 weights and outputs",
+                                   stage="run")
+    options: object = None  # the method's options dataclass
 
     def run_dir(self):
         return self.output or os.path.join(
             "runs", self.name or f"{self.method}-{_data_label(self.data)}")
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """The flat mapping a user would write: run keys, then the method's options."""
+        values = {key: getattr(self, key) for key in RUN_KEYS}
+        return {**values, **dataclasses.asdict(self.options)}
+
+
+RUN_KEYS = tuple(name for name in fields(TrainConfig) if name != "options")
 
 
 def _data_label(data):
@@ -83,85 +67,77 @@ def _data_label(data):
     return "-".join(parts).replace(":", "-").replace("/", "-")
 
 
-FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
-_HINTS = typing.get_type_hints(TrainConfig)
+def _refuse_key(key, method, source):
+    """The one-line error for a key that is not one of `method`'s or a run's."""
+    if key in RENAMED:
+        raise ConfigError(f"config key {key!r} in {source} is now called {RENAMED[key]!r}; "
+                          "rename it")
+    owners = [name for name, spec in METHODS.items() if key in spec.option_names()]
+    if owners:
+        raise ConfigError(f"config key {key!r} does not apply to method {method.name!r} (it is "
+                          f"{owners[0]}'s); remove it (this method takes "
+                          f"{', '.join(sorted(method.option_names()))})")
+    known = [*RUN_KEYS, *sorted(method.option_names())]
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+    raise ConfigError(f"unknown config key {key!r} in {source}; {hint}")
 
 
-def _allowed_types(hint):
-    if isinstance(hint, types.UnionType):
-        return hint.__args__
-    return (hint,)
-
-
-def _coerce(key, value):
-    allowed = _allowed_types(_HINTS[key])
-    if value is None:
-        if type(None) in allowed:
-            return None
-    elif float in allowed and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    elif any(isinstance(value, t) and not (t is int and isinstance(value, bool)) for t in allowed
-             if t is not type(None)):
-        return value
-    names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
-    raise ConfigError(f"config key {key!r} must be {names}, got {value!r}")
-
-
-def validate(values, source="config"):
-    """Checks keys and types of a mapping; returns it with numbers coerced."""
+def from_values(values, source="config"):
+    """The TrainConfig a flat mapping describes, every key checked against its declaration."""
     if not isinstance(values, dict):
         raise ConfigError(f"{source} must be a mapping of keys to values")
-    unknown = sorted(set(values) - set(FIELDS))
-    if unknown:
-        raise ConfigError(
-            f"unknown config key {unknown[0]!r} in {source}; known keys: {', '.join(FIELDS)}")
-    values = {key: _coerce(key, value) for key, value in values.items()}
-    for key, value in values.items():
-        if key.startswith("lambda_") and value is not None and value < 0:
-            raise ConfigError(f"config key {key!r} weighs a loss term and must be 0 (off) or "
-                              f"positive, got {value}")
-    return values
+    values = {key: value for key, value in values.items() if value is not None}
+    run = validate(TrainConfig, {k: v for k, v in values.items() if k in RUN_KEYS})
+    method = get_method(run.get("method", TrainConfig.method))
+    for key in values:
+        if key not in RUN_KEYS and key not in method.option_names():
+            _refuse_key(key, method, source)
+    options = method.options(**validate(method.options, values))
+    run.setdefault("batch_size", method.batch_size)
+    return TrainConfig(**run, options=options)
 
 
 def load_yaml(path):
+    """The mapping in a YAML file (a path, or a shipped recipe from `recipes`), unvalidated."""
     try:
-        with open(path) as f:
-            values = yaml.safe_load(f) or {}
+        text = path.read_text() if hasattr(path, "read_text") else open(path).read()
+        values = yaml.safe_load(text) or {}
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist; pass an existing YAML recipe") from None
+        raise ConfigError(f"config file {path} does not exist; pass an existing YAML recipe or "
+                          f"a shipped one ({', '.join(recipes.names())})") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"config file {path} is not valid YAML ({str(error).splitlines()[0]})"
                           ) from None
-    return validate(values, source=str(path))
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path} must be a mapping of keys to values")
+    return values
 
 
-# Data whose recipe is named after another dataset: both digit pairs train like digits.
-RECIPE_NAMES = {"digits2digits-m": "digits", "mnist2svhn": "digits"}
+def config_file(name):
+    """A user's YAML file, or the shipped recipe of that name (`cyclegan_emoji`)."""
+    if os.path.exists(name):
+        return name
+    return recipes.named(name) or name
 
 
-def recipe_path(method, data):
-    """The shipped recipe for a method and dataset, if there is one."""
-    name = data.split(":", 1)[-1].replace("/", "_").replace(",", "_")
-    name = RECIPE_NAMES.get(name, name)
-    path = RECIPES_DIR / f"{method}_{name}.yaml"
-    return path if path.exists() else None
+def resolve(overrides, config_file_name=None):
+    """Config from (in increasing priority) the method's defaults, the recipe, and `overrides`.
 
-
-def resolve(overrides, config_file=None):
-    """Config from (in increasing priority) defaults, the recipe, `config_file` and `overrides`.
-
-    The recipe is the config file when given, else the shipped `configs/<method>_<data>.yaml`
-    for the method and data named by the config file or the overrides.
+    The recipe is the config file when given, else the shipped recipe for the method and data
+    named by the overrides, if there is one.
     """
-    overrides = validate({k: v for k, v in overrides.items() if v is not None}, "the arguments")
-    values = load_yaml(config_file) if config_file else {}
-    method = overrides.get("method", values.get("method", TrainConfig.method))
-    data = overrides.get("data", values.get("data", TrainConfig.data))
-    if not config_file:
-        shipped = recipe_path(method, data)
-        values = load_yaml(shipped) if shipped else {"method": method, "data": data}
-    values.update(overrides)
-    return TrainConfig(**values)
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    if config_file_name:
+        source = config_file(config_file_name)
+        values = load_yaml(source)
+    else:
+        method = overrides.get("method", TrainConfig.method)
+        source = recipes.find(method, overrides.get("data", TrainConfig.data))
+        values = load_yaml(source) if source else {}
+    if values:  # the file's own values are checked, also those the arguments replace
+        from_values({**values, "method": overrides.get("method", values.get("method"))}, str(source))
+    return from_values({**values, **overrides}, "the arguments")
 
 
 def save(config, path):

@@ -1,7 +1,8 @@
 """Generators as TensorFlow SavedModels that need nothing but TensorFlow to run.
 
-Each method says what it serves (`serving_signatures`: name -> tf.function with an input
-signature) and which networks those functions use (`export_networks`); this module writes them.
+Each method says what it serves (`exports()`: a folder name -> the networks, the serving
+functions, each a tf.function with an input signature, and integer constants); this module
+writes them.
 """
 
 import dataclasses
@@ -10,7 +11,10 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
 import tensorflow as tf
+
+from keras_gans.errors import UsageError
 
 
 def images_to_uint8(images):
@@ -24,18 +28,22 @@ def uint8_to_images(images):
 
 
 def export_generator(model, directory):
-    """Writes the SavedModel to `directory`, replacing any earlier export only once the new one
-    is complete."""
+    """Writes the model's generator SavedModel (its `exports()["generator"]`) to `directory`."""
+    return export_saved_model(model.exports()["generator"], directory)
+
+
+def export_saved_model(export, directory):
+    """Writes one methods.base.Export to `directory`, replacing any earlier export only once the
+    new one is complete."""
     module = tf.Module()
-    module.networks = list(model.export_networks)
-    if getattr(model, "num_classes", None):  # conditional: callers must know the label range
-        module.num_classes = tf.Variable(model.num_classes, trainable=False, dtype=tf.int32)
-    signatures = model.serving_signatures()
+    module.networks = list(export.networks)
+    for name, value in export.constants.items():  # e.g. the label range of a cGAN
+        setattr(module, name, tf.Variable(value, trainable=False, dtype=tf.int32))
     parent = os.path.dirname(os.path.abspath(directory))
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(dir=parent, prefix=".export-")
     try:
-        tf.saved_model.save(module, staging, signatures=signatures)
+        tf.saved_model.save(module, staging, signatures=export.signatures)
         if os.path.exists(directory):
             retired = staging + "-old"
             os.replace(directory, retired)
@@ -51,8 +59,6 @@ def export_generator(model, directory):
 
 def find_saved_model(path):
     """A SavedModel folder, or a run folder's exported generator."""
-    from keras_gans.errors import UsageError
-
     for candidate in (path, os.path.join(path, "export", "generator")):
         if os.path.exists(os.path.join(candidate, "saved_model.pb")):
             return candidate
@@ -95,10 +101,6 @@ def sample_saved_model(path, n, seed=0, labels=None, batch_size=500):
     Conditional generators take `labels` (one per sample, or one for all); without them, classes
     take turns.
     """
-    import numpy as np
-
-    from keras_gans.errors import UsageError
-
     loaded = load_saved_model(path)
     serve = loaded.signatures["serving_default"]
     inputs = serve.structured_input_signature[1]
@@ -127,8 +129,6 @@ def sample_saved_model(path, n, seed=0, labels=None, batch_size=500):
 def load_translation(path, direction):
     """The `direction` signature (`a2b`, `b2a`) of an exported translation model and the image
     shape (H, W, C) it takes: uint8 `images` in, uint8 `images` out."""
-    from keras_gans.errors import UsageError
-
     signatures = load_saved_model(path).signatures
     if direction not in signatures:
         raise UsageError(f"{path} has no {direction!r} signature, only {', '.join(signatures)}; "

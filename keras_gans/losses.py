@@ -5,6 +5,7 @@ local batch. Scaling for distribution is the method's job, not the loss's, so th
 against hand-computed values.
 """
 
+import tensorflow as tf
 from keras import ops
 
 
@@ -79,21 +80,18 @@ def get_adversarial_loss(name):
         ) from None
 
 
-def gradient_penalty(critic, real, fake, epsilon, critic_inputs=()):
+def gradient_penalty(critic, real, fake, epsilon):
     """Gulrajani et al.'s penalty: mean over samples of (||grad f(x_hat)|| - 1)^2.
 
-    `epsilon` holds one uniform draw per sample. The norm is taken as sqrt(sum + tiny) so its
-    gradient stays finite where the critic's gradient is exactly zero (sqrt'(0) is infinite).
-    `critic_inputs` are extra inputs (labels, say) passed to the critic after the image.
+    `critic` maps images to scores; `epsilon` holds one uniform draw per sample. The norm is
+    taken as sqrt(sum + tiny) so its gradient stays finite where the critic's gradient is
+    exactly zero (sqrt'(0) is infinite).
     """
-    import tensorflow as tf  # the penalty needs a nested tape; Keras has no backend-neutral one.
-
     epsilon = ops.reshape(ops.cast(epsilon, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
     interpolated = epsilon * real + (1.0 - epsilon) * fake
-    with tf.GradientTape() as tape:
+    with tf.GradientTape() as tape:  # a nested tape: Keras has no backend-neutral one
         tape.watch(interpolated)
-        scores = critic([interpolated, *critic_inputs] if critic_inputs else interpolated,
-                        training=True)
+        scores = critic(interpolated)
     grads = ops.cast(tape.gradient(scores, interpolated), "float32")
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=tuple(range(1, len(grads.shape)))) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))

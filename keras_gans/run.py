@@ -15,11 +15,10 @@ import tensorflow as tf
 
 from keras_gans import callbacks as gan_callbacks
 from keras_gans import config as config_lib
-from keras_gans import recipes
 from keras_gans.checkpoint import CheckpointError, latest_checkpoint, restore_training_state
-from keras_gans.data import load_dataset, load_unpaired
 from keras_gans.errors import UsageError
-from keras_gans.export import export_generator
+from keras_gans.export import export_saved_model
+from keras_gans.methods.registry import compile_model, get_method
 
 
 def make_strategy(name):
@@ -36,14 +35,19 @@ def make_strategy(name):
     raise UsageError(f"strategy {name!r} is not one of auto, mirrored, multiworker, cpu")
 
 
-def load_data(config, recipe):
-    if recipe.unpaired:
-        return load_unpaired(config.data, config.image_size or 256, config.batch_size,
-                             channels=config.channels or 3, seed=config.seed,
-                             augment=config.augment)
-    return load_dataset(config.data, config.image_size, recipe.data_batch_size(config),
-                        channels=config.channels, with_labels=recipe.needs_labels,
-                        seed=config.seed, augment=config.augment)
+def load_data(config):
+    """The batches `config.method` trains on, as the method declares them."""
+    return get_method(config.method).model.training_data(
+        config.data, options=config.options, batch_size=config.batch_size,
+        image_size=config.image_size, channels=config.channels, seed=config.seed,
+        augment=config.augment)
+
+
+def build_model(config, data):
+    """The compiled model `config` describes, sized to `data`. Call inside the strategy's scope."""
+    model = get_method(config.method).build(config.options, data.image_shape, data.num_classes,
+                                            config.seed)
+    return compile_model(model, config.options, config.xla)
 
 
 def resume_config(run_dir, overrides):
@@ -52,7 +56,7 @@ def resume_config(run_dir, overrides):
     if not os.path.exists(stored) or latest_checkpoint(os.path.join(run_dir, "checkpoints")) is None:
         raise CheckpointError(
             f"{run_dir} holds no run to resume; start it without --resume first")
-    config = config_lib.resolve(overrides, config_file=stored)
+    config = config_lib.resolve(overrides, config_file_name=stored)
     return dataclasses.replace(config, output=run_dir)
 
 
@@ -83,8 +87,8 @@ def _precision_policy(mixed):
 
 
 def train(config, resume=False, verbose=None):
-    """Trains as `config` says and returns the run folder; `resume` continues a killed run."""
-    config = recipes.with_method_defaults(config)
+    """Trains as `config` (a config.TrainConfig) says and returns the run folder; `resume`
+    continues a killed run."""
     with _precision_policy(config.mixed_precision):
         return _train(config, resume, verbose)
 
@@ -93,12 +97,11 @@ def _train(config, resume, verbose):
     run_dir = config.run_dir()
     if not resume:
         _refuse_to_overwrite(run_dir)
-    recipe = recipes.get_recipe(config.method)
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
-    data = load_data(config, recipe)
+    data = load_data(config)
     with strategy.scope():
-        model = recipes.build_from_config(config, data.image_shape, data.num_classes)
+        model = build_model(config, data)
 
     initial_epoch = 0
     if resume:
@@ -127,6 +130,7 @@ def _train(config, resume, verbose):
         model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch, shuffle=False,
                   steps_per_epoch=config.steps_per_epoch, callbacks=callback_list,
                   verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2))
-    export_dir = export_generator(model, os.path.join(run_dir, "export", "generator"))
-    print(f"exported {export_dir}", flush=True)
+    for name, export in model.exports().items():
+        print(f"exported {export_saved_model(export, os.path.join(run_dir, 'export', name))}",
+              flush=True)
     return run_dir

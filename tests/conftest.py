@@ -4,6 +4,7 @@ import itertools
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -59,3 +60,27 @@ def two_replicas(monkeypatch):
     monkeypatch.setattr(tf.distribute.MirroredStrategy, "_collective_key_base",
                         100_000 * next(_COLLECTIVE_KEY_BASES))
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+@pytest.fixture(scope="session")
+def digits_judge(tmp_path_factory):
+    """`digits_judge(size, channels)`: the reference classifier of the embedded digits at that
+    shape, trained once per session in a temporary cache (never the user's) before the model it
+    judges, and checked to read held-out digits > 90% right."""
+    from keras_gans.metrics import real_images, reference_classifier
+
+    judges = {}
+    cache = tmp_path_factory.mktemp("judges")
+
+    def judge(size, channels):
+        if (size, channels) not in judges:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("KERAS_GANS_CACHE", str(cache))
+                classifier = reference_classifier("digits", size, channels)
+            images, labels = real_images("digits", size, channels, n=359)
+            accuracy = np.mean(classifier.predict(images, verbose=0).argmax(1) == labels)
+            assert accuracy > 0.9, f"the judge itself is weak: {accuracy:.1%} on held-out digits"
+            judges[size, channels] = classifier
+        return judges[size, channels]
+
+    return judge

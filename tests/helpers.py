@@ -16,12 +16,31 @@ def random_images(n, shape, seed=0):
     return np.random.default_rng(seed).uniform(-1, 1, (n,) + tuple(shape)).astype("float32")
 
 
-def weights(network):
-    return [v.numpy().copy() for v in network.trainable_variables]
+def _variables(network, trainable):
+    return network.trainable_variables if trainable else network.variables
 
 
-def changed(before, network):
-    return any(not np.allclose(a, b.numpy()) for a, b in zip(before, network.trainable_variables))
+def weights(network, trainable=True):
+    """A copy of a network's (or model's) trainable variables; `trainable=False`: all of them
+    (BatchNorm statistics, EMA weights, seeds...)."""
+    return [v.numpy().copy() for v in _variables(network, trainable)]
+
+
+def changed(before, network, trainable=True, exact=False):
+    """Whether any variable moved since `weights(network, trainable)` gave `before`: beyond
+    float tolerance, or by any bit with `exact`."""
+    now = _variables(network, trainable)
+    assert len(before) == len(now), "the snapshot is of other variables"
+    same = np.array_equal if exact else np.allclose
+    return any(not same(a, b.numpy()) for a, b in zip(before, now))
+
+
+def assert_defaults_from_options(model):
+    """Every training option of `model` is its class's declared default."""
+    from keras_gans.methods.base import training_options
+
+    for name, default in training_options(type(model).Options()).items():
+        assert getattr(model, name) == default, name
 
 
 class FixedNoise:

@@ -2,25 +2,32 @@
 MirroredStrategy change nothing, the SavedModel serves (z, label), and a tiny model really learns
 to draw the class it is asked for."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import (
+    FixedNoise,
+    assert_defaults_from_options,
+    assert_same_training,
+    assert_updates_keep_to_their_networks,
+    fit_single_and_mirrored,
+    random_images,
+    run_cli,
+)
 
-import keras
 import keras_gans
-from keras_gans import networks, recipes
-from helpers import (FixedNoise, assert_same_training, assert_updates_keep_to_their_networks,
-                     fit_single_and_mirrored, random_images, run_cli)
+from keras_gans import networks
 from keras_gans.errors import UsageError
 
 SHAPE = (16, 16, 1)
 CLASSES = 10
 
 
-def small_cgan(n_critic=2, seed=1, cls=keras_gans.ConditionalGAN, **kwargs):
+def small_cgan(d_steps=2, seed=1, cls=keras_gans.ConditionalGAN, **kwargs):
     generator = networks.build_conditional_generator(SHAPE, CLASSES, latent_dim=8, filters=8)
     critic = networks.build_conditional_critic(SHAPE, CLASSES, filters=8)
-    return cls(generator, critic, CLASSES, n_critic=n_critic, seed=seed, **kwargs)
+    return cls(generator, critic, CLASSES, d_steps=d_steps, seed=seed, **kwargs)
 
 
 def small_acgan(seed=1, cls=keras_gans.ACGAN, **kwargs):
@@ -42,7 +49,7 @@ def sgd(lr=0.1):
     (small_cgan, {"d_loss", "g_loss", "d_real", "d_fake", "wasserstein", "gp"}, 2),
     (small_acgan, {"d_loss", "g_loss", "d_real", "d_fake", "d_class", "g_class"}, 1),
 ])
-def test_one_step_reports_metrics_and_honours_n_critic(make, metrics, d_updates):
+def test_one_step_reports_metrics_and_honours_d_steps(make, metrics, d_updates):
     gan = make()
     gan.compile(run_eagerly=True)  # eager: tracing would cost more than the step
     logs = gan.train_on_batch(*batch(), return_dict=True)
@@ -56,7 +63,7 @@ def test_each_update_touches_only_its_own_network(make):
 
 
 def test_bce_is_selectable():
-    gan = small_cgan(n_critic=1, gp_weight=0.0, loss="bce")
+    gan = small_cgan(d_steps=1, gp_weight=0.0, adversarial_loss="bce")
     gan.compile(run_eagerly=True)
     logs = gan.train_on_batch(*batch(), return_dict=True)
     assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
@@ -71,7 +78,7 @@ def test_unlabelled_batches_and_bad_labels_are_usage_errors():
     with pytest.raises(UsageError, match="0..9"):
         gan.generate(2, labels=10)
     with pytest.raises(UsageError, match="labelled data"):
-        recipes.build("cgan", SHAPE)
+        keras_gans.build("cgan", SHAPE)
 
 
 def test_generate_draws_the_asked_classes_and_previews_one_row_per_class():
@@ -127,23 +134,46 @@ def test_keras_file_round_trip(tmp_path):
     gan.save(tmp_path / "acgan.keras")
     loaded = keras.models.load_model(tmp_path / "acgan.keras")
     assert isinstance(loaded, keras_gans.ACGAN)
-    assert (loaded.num_classes, loaded.class_weight, loaded.loss_name) == (CLASSES, 0.5, "bce")
+    assert ((loaded.num_classes, loaded.class_weight, loaded.adversarial_loss)
+            == (CLASSES, 0.5, "bce"))
     np.testing.assert_allclose(loaded.generate(4, labels=2, seed=1),
                                gan.generate(4, labels=2, seed=1), atol=1e-6)
 
 
+@pytest.mark.parametrize("cls, build_discriminator, settings, adam", [
+    (keras_gans.ConditionalGAN, networks.build_conditional_critic,
+     ("wasserstein", 5, 1, 0.0, 10.0), (1e-4, 0.0, 0.9)),
+    (keras_gans.ACGAN, networks.build_acgan_discriminator,
+     ("bce", 1, 1, 0.0, 0.0), (2e-4, 0.5, 0.999)),
+], ids=["cgan", "acgan"])
+def test_the_classes_defaults_come_from_their_options(cls, build_discriminator, settings, adam):
+    """cGAN trains as WGAN-GP and ACGAN as DCGAN (class_weight 1) unless told otherwise; a bare
+    `compile()` takes the Options' Adam; the export carries the label range."""
+    gan = cls(networks.build_conditional_generator(SHAPE, CLASSES, latent_dim=8, filters=8),
+              build_discriminator(SHAPE, CLASSES, filters=8), CLASSES)
+    assert_defaults_from_options(gan)
+    assert (gan.adversarial_loss, gan.d_steps, gan.g_steps, gan.clip_value, gan.gp_weight) == settings
+    gan.compile()
+    for optimizer in gan.optimizers.values():
+        assert isinstance(optimizer, keras.optimizers.Adam)
+        assert ((float(optimizer.learning_rate), optimizer.beta_1, optimizer.beta_2)
+                == pytest.approx(adam))
+    assert gan.export_constants() == {"num_classes": CLASSES}
+
+
 def test_recipes_carry_the_papers_settings():
-    for method, data, loss, n_critic, batch_size in (
+    for method, data, loss, d_steps, batch_size in (
             ("cgan", "mnist", "wasserstein", 5, 32), ("cgan", "cifar10", "wasserstein", 5, 64),
             ("acgan", "mnist", "bce", 1, 64), ("acgan", "cifar10", "bce", 1, 64)):
         config = keras_gans.config.resolve({"method": method, "data": data})
-        assert (config.loss, config.n_critic, config.batch_size) == (loss, n_critic, batch_size)
-    cgan = recipes.build("cgan", (32, 32, 3), num_classes=10)
-    assert (cgan.n_critic, cgan.gp_weight, cgan.loss_name) == (5, 10.0, "wasserstein")
+        assert ((config.options.adversarial_loss, config.options.d_steps, config.batch_size)
+                == (loss, d_steps, batch_size))
+    cgan = keras_gans.build("cgan", (32, 32, 3), num_classes=10)
+    assert (cgan.d_steps, cgan.gp_weight, cgan.adversarial_loss) == (5, 10.0, "wasserstein")
     assert [tuple(i.shape) for i in cgan.discriminator.inputs] == [(None, 32, 32, 3), (None,)]
     assert not any(isinstance(layer, keras.layers.BatchNormalization)
                    for layer in cgan.discriminator.layers)
-    acgan = recipes.build("acgan", (28, 28, 1), num_classes=10)
+    acgan = keras_gans.build("acgan", (28, 28, 1), num_classes=10)
     assert [tuple(o.shape) for o in acgan.discriminator.outputs] == [(None, 1), (None, 10)]
 
 
@@ -156,7 +186,7 @@ def test_cli_trains_exports_and_draws_one_class(tmp_path, monkeypatch):
 
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text("method: cgan\ndata: digits\nimage_size: 16\nlatent_dim: 8\ng_filters: 8\n"
-                      "d_filters: 8\nbatch_size: 8\nn_critic: 2\n")
+                      "d_filters: 8\nbatch_size: 8\nd_steps: 2\n")
     run = tmp_path / "run"
     result = run_cli("--config", str(recipe), "--epochs", "1", "--steps-per-epoch", "2",
                  "--output", str(run))
@@ -202,28 +232,11 @@ def test_cgan_on_unlabelled_data_is_a_one_line_error(tmp_path, capsys):
 
 # --- learning ---------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def digit_classifier():
-    """A small CNN trained on the embedded digits at 16 px: the judge of the samples."""
-    from keras_gans.data import load_dataset
-    from keras_gans.metrics import build_classifier
-
-    data = load_dataset("digits", 16, batch_size=64, with_labels=True, seed=0)
-    classifier = build_classifier(data.image_shape, data.num_classes)
-    classifier.compile(keras.optimizers.Adam(1e-3),
-                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                       metrics=["accuracy"])
-    classifier.fit(data.dataset, epochs=15, verbose=0)
-    test = load_dataset("digits", 16, batch_size=359, with_labels=True, split="test")
-    assert classifier.evaluate(test.dataset, verbose=0)[1] > 0.9
-    return classifier
-
-
 def small_conditional(method):
     """A small recipe-built cGAN or ACGAN for the learning tests, seeded."""
     keras.utils.set_random_seed(0)
-    return recipes.build(method, SHAPE, num_classes=CLASSES, latent_dim=32, g_filters=16,
-                         d_filters=16, seed=0, ema_decay=0.99)
+    return keras_gans.build(method, SHAPE, num_classes=CLASSES, latent_dim=32, g_filters=16,
+                            d_filters=16, seed=0, ema_decay=0.99)
 
 
 def label_accuracy(gan, classifier, n=500):
@@ -233,30 +246,32 @@ def label_accuracy(gan, classifier, n=500):
     return np.mean(predicted == labels)
 
 
-def test_a_tiny_conditional_gan_draws_the_asked_digit(digit_classifier):
+def test_a_tiny_conditional_gan_draws_the_asked_digit(digits_judge):
     """Trained briefly on the digits, samples asked for class k are classified as k far above
     the 10% of chance; an untrained generator stays near chance, so the check can fail."""
     from keras_gans.data import load_dataset
 
+    judge = digits_judge(16, 1)
     gan = small_conditional("acgan")
-    before = label_accuracy(gan, digit_classifier)
+    before = label_accuracy(gan, judge)
     data = load_dataset("digits", 16, batch_size=64, with_labels=True, seed=0)
     gan.fit(data.dataset, epochs=10, verbose=0)
-    after = label_accuracy(gan, digit_classifier)
+    after = label_accuracy(gan, judge)
     assert before < 0.3 and after > 0.7, (before, after)
 
 
 @pytest.mark.slow
-def test_a_small_wgan_gp_conditional_gan_draws_the_asked_digit(digit_classifier):
+def test_a_small_wgan_gp_conditional_gan_draws_the_asked_digit(digits_judge):
     """The cGAN recipe (WGAN-GP critic with a label channel, 5 critic updates per generator
     update) learns the classes from the digits in a few hundred generator updates."""
     from keras_gans.data import load_dataset
 
+    judge = digits_judge(16, 1)
     gan = small_conditional("cgan")
-    before = label_accuracy(gan, digit_classifier)
-    data = load_dataset("digits", 16, batch_size=32 * gan.n_critic, with_labels=True, seed=0)
+    before = label_accuracy(gan, judge)
+    data = load_dataset("digits", 16, batch_size=32 * gan.d_steps, with_labels=True, seed=0)
     history = gan.fit(data.dataset.repeat(), steps_per_epoch=100, epochs=3, verbose=0).history
-    after = label_accuracy(gan, digit_classifier)
+    after = label_accuracy(gan, judge)
     print(f"cGAN label accuracy: untrained {before:.1%}, trained {after:.1%}; "
           f"Wasserstein estimate {history['wasserstein']}")
     assert before < 0.3 and after > 0.5, (before, after)  # measured 70% (seed 0)

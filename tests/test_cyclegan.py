@@ -1,32 +1,37 @@
-"""CycleGAN's contract: the loss composition, the image pool, the learning-rate schedule, updates
-that touch only their own network, distribution, resume, export and the translate command."""
+"""CycleGAN's contract: the loss composition (the paper's terms in CycleGAN, the style code and
+edge terms in ExtendedCycleGAN), the `cyclegan` method's choice between them, the image pool,
+the learning-rate schedule, updates that touch only their own network, distribution, resume,
+export and the translate command."""
 
-import os
-import unittest.mock
+import dataclasses
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import assert_same_training, changed, fit_single_and_mirrored, weights
 
-import keras
 import keras_gans
-from helpers import assert_same_training, fit_single_and_mirrored
 from keras_gans import cli, losses
 from keras_gans.callbacks import TrainingCheckpoint, linear_decay_factor, read_history
 from keras_gans.checkpoint import restore_training_state
 from keras_gans.export import export_generator, images_to_uint8, load_translation
 from keras_gans.methods.cyclegan import CycleGAN, ImagePool
-from keras_gans.networks import (
-    build_patchgan_discriminator, build_resnet_generator, build_style_encoder)
+from keras_gans.methods.extended_cyclegan import ExtendedCycleGAN
+from keras_gans.networks import build_patchgan_discriminator, build_resnet_generator, build_style_encoder
 from keras_gans.networks.layers import StyleModulation
+from keras_gans.options import ConfigError
 
 SHAPE = (16, 16, 3)
-NAMES = ("g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b", "style",
-         "diversity", "edges_a", "edges_b")
+PAPER_NAMES = ("g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b")
+NAMES = PAPER_NAMES + ("style", "diversity", "edges_a", "edges_b")
+# What the paper's CycleGAN reports, in order: both discriminators, both generators' adversarial
+# terms, the cycle and the identity terms.
+PAPER_METRICS = ("d_a", "d_b", "g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b")
 STYLE_DIM = 3
 
 
-class FixedStyleCycleGAN(CycleGAN):
+class FixedStyleCycleGAN(ExtendedCycleGAN):
     """Draws known style codes, so a test can recompute what the step did with them."""
 
     def sample_styles(self, batch_size):
@@ -39,15 +44,31 @@ def fixed_styles(n):
 
 
 def small_cyclegan(seed=1, style_dim=0, method=CycleGAN, filters=4, blocks=1, **options):
-    """Tiny networks (by default); with `style_dim` a styled G_ab and a style encoder."""
+    """Tiny networks (by default); with `style_dim` (an ExtendedCycleGAN `method`) a styled G_ab
+    and a style encoder."""
     generators = [build_resnet_generator(SHAPE, filters=filters, blocks=blocks,
                                          name="generator_ab", style_dim=style_dim),
                   build_resnet_generator(SHAPE, filters=filters, blocks=blocks,
                                          name="generator_ba")]
     discriminators = [build_patchgan_discriminator(SHAPE, filters=filters,
                                                    name=f"discriminator_{d}") for d in "ab"]
+    if not issubclass(method, ExtendedCycleGAN):
+        assert not style_dim, "a style code needs an ExtendedCycleGAN"
+        return method(*generators, *discriminators, seed=seed, **options)
     encoder = build_style_encoder(SHAPE, style_dim, filters=filters) if style_dim else None
     return method(*generators, *discriminators, style_encoder=encoder, seed=seed, **options)
+
+
+# The models the step tests run: the paper's CycleGAN, and an ExtendedCycleGAN with the edge term,
+# without and with a style code.
+VARIANTS = {"paper": {},
+            "edges": {"method": ExtendedCycleGAN, "lambda_edges": 1.0},
+            "styled": {"method": ExtendedCycleGAN, "style_dim": STYLE_DIM, "lambda_edges": 1.0}}
+
+
+def style_dim_of(model):
+    """The size of G_ab's style code; 0 for the paper's CycleGAN, which has none."""
+    return getattr(model, "style_dim", 0)
 
 
 def domains(n=8, seed=0):
@@ -56,33 +77,107 @@ def domains(n=8, seed=0):
 
 
 def sgd(model, rate=0.1):
-    return {name: keras.optimizers.SGD(rate) for name in model.networks}
+    return {name: keras.optimizers.SGD(rate) for name in model.players}
 
 
-def snapshot(network):
-    return [v.numpy().copy() for v in network.trainable_variables]
-
-
-def moved(before, network):
-    return any(not np.allclose(a, b.numpy()) for a, b in zip(before, network.trainable_variables))
+def networks_of(model):
+    """Each optimizer's network."""
+    return {name: player.network for name, player in model.players.items()}
 
 
 # ------------------------------------------------------------------------------ losses
 def test_each_lambda_multiplies_its_own_terms():
-    model = small_cyclegan(lambda_cycle=3.0, lambda_identity=0.25, lambda_style=2.0,
-                           lambda_diversity=0.5, lambda_edges=4.0)
+    paper = small_cyclegan(lambda_cycle=3.0, lambda_identity=0.25)
+    for name, weight in zip(PAPER_NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75)):
+        terms = dict.fromkeys(PAPER_NAMES, 0.0) | {name: 1.0}
+        assert float(paper.generator_loss(terms)) == pytest.approx(weight), name
+    extended = small_cyclegan(method=ExtendedCycleGAN, lambda_cycle=3.0, lambda_identity=0.25,
+                              lambda_style=2.0, lambda_diversity=0.5, lambda_edges=4.0)
     for name, weight in zip(NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75, 2.0, -0.5, 4.0, 4.0)):
         terms = dict.fromkeys(NAMES, 0.0) | {name: 1.0}
-        assert float(model.generator_loss(**terms)) == pytest.approx(weight), name
+        assert float(extended.generator_loss(terms)) == pytest.approx(weight), name
 
 
-@pytest.fixture(scope="module", params=[0, STYLE_DIM], ids=["plain", "styled"])
+def test_the_papers_model_takes_only_the_papers_options():
+    """CycleGAN's keyword options are the paper's four, with the paper's defaults; the extended
+    terms' weights are ExtendedCycleGAN's, and elsewhere a one-line ConfigError."""
+    defaults = {"lambda_cycle": 10.0, "lambda_identity": 0.5, "pool_size": 50,
+                "lr_decay_start": 0.5}
+    assert {key: getattr(CycleGAN.Options(), key) for key in defaults} == defaults
+    model = small_cyclegan()
+    assert {key: getattr(model, key) for key in defaults} == defaults
+    networks = [player.network for player in model.players.values()]
+    for extra in ("lambda_style", "lambda_diversity", "lambda_edges", "style_dim",
+                  "style_encoder"):
+        with pytest.raises(ConfigError, match=f"CycleGAN takes no option '{extra}'"):
+            CycleGAN(*networks, **{extra: 1})
+    extended = small_cyclegan(method=ExtendedCycleGAN, lambda_edges=2.0, lambda_style=3.0)
+    assert (extended.lambda_edges, extended.lambda_style, extended.lambda_diversity) == (2.0, 3.0, 1.0)
+    assert {key: getattr(extended, key) for key in defaults} == defaults
+    for build_option in ("style_dim", "generator", "g_filters"):  # the builder's, not the model's
+        with pytest.raises(ConfigError, match=f"ExtendedCycleGAN takes no option '{build_option}'"):
+            ExtendedCycleGAN(*networks, **{build_option: 1})
+
+
+# ------------------------------------------------------------------------------ the method
+def build_small(**options):
+    return keras_gans.build("cyclegan", SHAPE, g_filters=4, d_filters=4, **options)
+
+
+def test_the_cyclegan_method_builds_the_papers_model_unless_an_extra_term_is_on():
+    """Defaults give exactly CycleGAN, with the paper's options, four players and the paper's
+    eight metrics, no more (reported by a step too); a style code or the edge term gives an
+    ExtendedCycleGAN with that term's metrics."""
+    paper = build_small()
+    assert type(paper) is CycleGAN
+    defaults = dataclasses.asdict(CycleGAN.Options())
+    assert {key: getattr(paper, key) for key in
+            ("lambda_cycle", "lambda_identity", "pool_size", "lr_decay_start")} == {
+        key: defaults[key] for key in ("lambda_cycle", "lambda_identity", "pool_size",
+                                       "lr_decay_start")}
+    assert list(paper.players) == ["g_ab_optimizer", "g_ba_optimizer", "d_a_optimizer",
+                                   "d_b_optimizer"]
+    assert paper.metric_names == PAPER_METRICS
+    assert paper.plot_panels == {
+        "losses": ("least-squares loss", ("d_a", "d_b", "g_ab", "g_ba")),
+        "terms": ("unweighted term", ("cycle_a", "cycle_b", "identity_a", "identity_b"))}
+    logs = paper.train_on_batch(*domains(2), return_dict=True)
+    assert sorted(logs) == sorted(PAPER_METRICS)  # keras hands the logs back sorted by name
+
+    styled = build_small(style_dim=2)
+    assert type(styled) is ExtendedCycleGAN and styled.style_dim == 2
+    assert styled.style_encoder.outputs[0].shape[-1] == 2
+    assert "g_style_optimizer" in styled.players and "g_style_optimizer" in styled.optimizers
+    assert styled.metric_names == PAPER_METRICS + ("style", "diversity")
+    assert styled.plot_panels["terms"][1] == PAPER_METRICS[4:] + ("style", "diversity")
+
+    edges = build_small(lambda_edges=1.0)
+    assert type(edges) is ExtendedCycleGAN and edges.style_encoder is None
+    assert (edges.style_dim, edges.lambda_edges) == (0, 1.0)
+    assert list(edges.players) == list(paper.players)
+    assert edges.metric_names == PAPER_METRICS + ("edges_a", "edges_b")
+
+    both = build_small(style_dim=2, lambda_edges=5.0, lambda_identity=0.0, lambda_cycle=3.0)
+    assert type(both) is ExtendedCycleGAN
+    assert (both.lambda_edges, both.lambda_identity, both.lambda_cycle) == (5.0, 0.0, 3.0)
+    assert both.metric_names == PAPER_METRICS + ("style", "diversity", "edges_a", "edges_b")
+
+
+def test_a_style_code_needs_the_resnet_generator():
+    with pytest.raises(ConfigError, match="style_dim needs the resnet"):
+        build_small(style_dim=2, generator="unet", compile=False)
+    assert type(build_small(generator="unet", compile=False)) is CycleGAN
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
 def sgd_model(request):
-    """One traced model (plain, then styled; both with the edge term) for the tests that set
-    its learning rates themselves. Without a pool, D sees the fresh fakes, whatever ran
+    """One traced model (the paper's, then with the edge term, then also styled) for the tests
+    that set its learning rates themselves. Without a pool, D sees the fresh fakes, whatever ran
     before."""
-    model = small_cyclegan(pool_size=0, style_dim=request.param, lambda_edges=1.0,
-                           method=FixedStyleCycleGAN)
+    variant = dict(VARIANTS[request.param])
+    if variant.pop("method", CycleGAN) is ExtendedCycleGAN:
+        variant["method"] = FixedStyleCycleGAN
+    model = small_cyclegan(pool_size=0, **variant)
     model.compile(**sgd(model))
     return model
 
@@ -95,11 +190,11 @@ def set_rates(model, rates):
 def test_reported_terms_are_the_papers_losses_of_the_right_networks(sgd_model):
     """With every learning rate 0, a step's metrics can be recomputed by hand."""
     model = sgd_model
-    set_rates(model, dict.fromkeys(model.networks, 0.0))
+    set_rates(model, dict.fromkeys(model.players, 0.0))
     a, b = domains()
     logs = model.train_on_batch(a, b, return_dict=True)
     g_ba, d_a, d_b = model.generator_ba, model.discriminator_a, model.discriminator_b
-    if model.style_dim:  # G_ab draws with the random codes, and goes back with b's own
+    if style_dim_of(model):  # G_ab draws with the random codes, and goes back with b's own
         random_style, other_style = (style.numpy() for style in fixed_styles(len(a)))
         style_b = model.style_encoder(b).numpy()
 
@@ -118,14 +213,16 @@ def test_reported_terms_are_the_papers_losses_of_the_right_networks(sgd_model):
         "cycle_b": np.mean(np.abs(g_ab(fake_a, style_b) - b)),
         "identity_a": np.mean(np.abs(g_ba(a) - a)),
         "identity_b": np.mean(np.abs(g_ab(b, style_b) - b)),
-        # each translation's edges against its own source's
-        "edges_a": float(losses.edge_correlation_loss(a, fake_b)),
-        "edges_b": float(losses.edge_correlation_loss(b, fake_a)),
         # The halved least-squares D loss, on real images and on fakes.
         "d_a": 0.5 * np.mean((d_a(a) - 1.0) ** 2) + 0.5 * np.mean(d_a(fake_a) ** 2),
         "d_b": 0.5 * np.mean((d_b(b) - 1.0) ** 2) + 0.5 * np.mean(d_b(fake_b) ** 2),
     }
-    if model.style_dim:  # the encoder reads back the code G_ab drew with
+    if isinstance(model, ExtendedCycleGAN):  # each translation's edges against its source's
+        expected["edges_a"] = float(losses.edge_correlation_loss(a, fake_b))
+        expected["edges_b"] = float(losses.edge_correlation_loss(b, fake_a))
+    else:  # the paper's model reports its eight terms, no more
+        assert sorted(logs) == sorted(PAPER_METRICS)
+    if style_dim_of(model):  # the encoder reads back the code G_ab drew with
         expected["style"] = np.mean(np.abs(model.style_encoder(fake_b) - random_style))
         # and G_ab's translations under two codes differ, relative to two codes' mean distance
         expected["diversity"] = (np.mean(np.abs(fake_b - g_ab(a, other_style)))
@@ -217,28 +314,35 @@ class RateProbe(keras.callbacks.Callback):
 def test_each_update_touches_only_its_own_network(sgd_model):
     """Freezing one optimizer (rate 0) leaves its network as it was while the others move."""
     model = sgd_model
-    for frozen in model.networks:
-        set_rates(model, {name: 0.0 if name == frozen else 0.1 for name in model.networks})
-        before = {name: snapshot(network) for name, network in model.networks.items()}
+    networks = networks_of(model)
+    for frozen in networks:
+        set_rates(model, {name: 0.0 if name == frozen else 0.1 for name in networks})
+        before = {name: weights(network) for name, network in networks.items()}
         model.train_on_batch(*domains())
-        for name, network in model.networks.items():
-            assert moved(before[name], network) == (name != frozen), (frozen, name)
+        for name, network in networks.items():
+            assert changed(before[name], network) == (name != frozen), (frozen, name)
 
 
-@pytest.mark.parametrize("style_dim", [0, STYLE_DIM], ids=["plain", "styled"])
-def test_mirrored_step_equals_single_device_step(two_replicas, style_dim):
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_mirrored_step_equals_single_device_step(two_replicas, variant):
     """Two replicas on one global batch give what one device gives. The global batch of 16
     overfills the pool of 3, so images are also swapped in and out of the (global) pools; a
-    styled G_ab gives each replica its share of the global batch's random codes. The edge
-    term, a mean over images, is on."""
+    styled G_ab gives each replica its share of the global batch's random codes. In the
+    extended models the edge term, a mean over images, is on."""
     single, mirrored, logs = fit_single_and_mirrored(
-        lambda: small_cyclegan(pool_size=3, style_dim=style_dim, lambda_edges=1.0), two_replicas,
+        lambda: small_cyclegan(pool_size=3, **VARIANTS[variant]), two_replicas,
         lambda model: model.compile(**sgd(model, 0.5)), tf.data.Dataset.from_tensors(domains(16)))
     assert int(mirrored.pool_a.count.numpy()) == 3
     assert_same_training(*logs, single, mirrored)
 
 
-@pytest.mark.parametrize("style_dim", [0, STYLE_DIM], ids=["plain", "styled"])
+def plain_or_styled(style_dim, **options):
+    """The paper's CycleGAN, or with `style_dim` an ExtendedCycleGAN with a styled G_ab."""
+    method = ExtendedCycleGAN if style_dim else CycleGAN
+    return small_cyclegan(style_dim=style_dim, method=method, **options)
+
+
+@pytest.mark.parametrize("style_dim", [0, STYLE_DIM], ids=["paper", "styled"])
 def test_resume_restores_pools_seeds_optimizers_and_the_schedule(tmp_path, style_dim):
     """A model restored from the checkpoint after epoch 2 of 4 (as a new process would) ends
     where the uninterrupted model ends; the rate follows the schedule throughout. A styled
@@ -251,31 +355,34 @@ def test_resume_restores_pools_seeds_optimizers_and_the_schedule(tmp_path, style
                   callbacks=[*model.schedule_callbacks(4), probe, *extra])
         return [rates["d_a_optimizer"] for rates in probe.rates]
 
-    straight = small_cyclegan(pool_size=5, style_dim=style_dim)
+    straight = plain_or_styled(style_dim, pool_size=5)
     straight.compile()
     checkpoint = TrainingCheckpoint(str(tmp_path))
     assert fit(straight, 2, extra=[checkpoint]) == pytest.approx([2e-4, 2e-4])
     at_checkpoint = straight.pool_b.images.numpy()
 
     # other weights and seeds, all overwritten
-    resumed = small_cyclegan(pool_size=5, seed=7, style_dim=style_dim)
+    resumed = plain_or_styled(style_dim, pool_size=5, seed=7)
     resumed.compile()
     assert restore_training_state(resumed, str(tmp_path)) == 2
     np.testing.assert_array_equal(resumed.pool_b.images.numpy(), at_checkpoint)
     assert int(resumed.pool_b.count) == 5
     assert fit(straight, 4, initial_epoch=2) == pytest.approx([2e-4 * 2 / 3, 2e-4 / 3])
     assert fit(resumed, 4, initial_epoch=2) == pytest.approx([2e-4 * 2 / 3, 2e-4 / 3])
-    for name in straight.networks:
+    assert list(straight.optimizers) == list(resumed.optimizers)
+    assert ("g_style_optimizer" in straight.optimizers) == bool(style_dim)
+    for name in straight.optimizers:
         assert int(straight.optimizers[name].iterations) == int(resumed.optimizers[name].iterations)
     for a, b in zip(straight.variables, resumed.variables):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
 
 
 # ------------------------------------------------------------------------------ sampling, export
-@pytest.fixture(scope="module", params=[0, STYLE_DIM], ids=["plain", "styled"])
+@pytest.fixture(scope="module", params=list(VARIANTS))
 def trained(request):
-    """A model (plain, then styled) trained on two batches of 4 images per domain."""
-    model = small_cyclegan(lambda_cycle=5.0, pool_size=4, style_dim=request.param)
+    """A model (the paper's, then with the edge term, then also styled) trained on two batches
+    of 4 images per domain."""
+    model = small_cyclegan(lambda_cycle=5.0, pool_size=4, **VARIANTS[request.param])
     model.compile()
     first = domains(4)
     model.train_on_batch(*first)
@@ -289,17 +396,30 @@ def test_preview_shows_four_rows_per_direction_of_the_first_training_images(trai
     assert rows.shape == (8, 8) + SHAPE
     np.testing.assert_allclose(rows[0, :4], a, atol=1e-6)  # real A, then real B in row 4
     np.testing.assert_allclose(rows[4, :4], b, atol=1e-6)
-    to_b = model.translate(a, "a2b", seed=0)  # a styled G_ab draws its codes with the seed
+    if style_dim_of(model):
+        def a2b(images, style=None, seed=None):
+            return model.translate(images, "a2b", style=style, seed=seed)
+    else:  # the paper's G_ab takes images only
+        def a2b(images, style=None, seed=None):
+            return model.translate(images, "a2b")
+
+    to_b = a2b(a, seed=0)  # a styled G_ab draws its codes with the seed
     np.testing.assert_allclose(rows[1, :4], to_b, atol=1e-5)
     np.testing.assert_allclose(rows[2, :4], model.translate(to_b, "b2a"), atol=1e-5)
     np.testing.assert_allclose(rows[3, :4], model.translate(a, "b2a"), atol=1e-5)
     to_a = model.translate(b, "b2a")
-    style_b = model.encode_style(b)  # and goes back to B in b's own style
+    style_b = model.encode_style(b) if style_dim_of(model) else None  # and back in b's style
     np.testing.assert_allclose(rows[5, :4], to_a, atol=1e-5)
-    np.testing.assert_allclose(rows[6, :4], model.translate(to_a, "a2b", style=style_b), atol=1e-5)
-    np.testing.assert_allclose(rows[7, :4], model.translate(b, "a2b", style=style_b), atol=1e-5)
-    if model.style_dim:
+    np.testing.assert_allclose(rows[6, :4], a2b(to_a, style=style_b), atol=1e-5)
+    np.testing.assert_allclose(rows[7, :4], a2b(b, style=style_b), atol=1e-5)
+    # the preview's hook: G_ab in the styles of `like`, else in styles drawn with `seed`
+    np.testing.assert_allclose(model.to_b(to_a, like=b), rows[6, :4], atol=1e-5)
+    np.testing.assert_allclose(model.to_b(a, seed=0), to_b, atol=1e-5)
+    if style_dim_of(model):
         assert not np.allclose(model.translate(a, "a2b", seed=1), to_b, atol=1e-7)
+        assert not np.allclose(model.to_b(a, seed=1), to_b, atol=1e-7)
+    else:  # which the paper's one translation ignores
+        np.testing.assert_allclose(model.to_b(a, like=b, seed=1), to_b, atol=1e-6)
 
 
 def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, capsys,
@@ -347,7 +467,7 @@ def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, c
 def test_a_styled_export_draws_a2b_codes_itself(tmp_path):
     """A styled a2b takes images only; with the modulations zeroed any code gives G_ab's one
     translation, so the served images can be checked."""
-    model = small_cyclegan(style_dim=STYLE_DIM)
+    model = small_cyclegan(style_dim=STYLE_DIM, method=ExtendedCycleGAN)
     for layer in model.generator_ab.layers:
         if isinstance(layer, StyleModulation):
             layer.affine.kernel.assign(np.zeros(layer.affine.kernel.shape))
@@ -365,12 +485,16 @@ def test_keras_file_round_trip(trained, tmp_path):
     path = str(tmp_path / "cyclegan.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
-    assert isinstance(loaded, CycleGAN) and (loaded.lambda_cycle, loaded.pool_size) == (5.0, 4)
-    assert loaded.style_dim == model.style_dim
+    assert type(loaded) is type(model) and (loaded.lambda_cycle, loaded.pool_size) == (5.0, 4)
+    assert style_dim_of(loaded) == style_dim_of(model)
+    assert loaded.metric_names == model.metric_names
+    if isinstance(model, ExtendedCycleGAN):
+        assert loaded.lambda_edges == model.lambda_edges == 1.0
+        assert (loaded.style_encoder is None) == (model.style_encoder is None)
     a, b = domains(2, seed=3)
-    np.testing.assert_allclose(loaded.translate(a, "a2b", seed=0), model.translate(a, "a2b", seed=0),
-                               atol=1e-6)
-    if model.style_dim:
+    np.testing.assert_allclose(loaded.to_b(a, seed=0), model.to_b(a, seed=0), atol=1e-6)
+    np.testing.assert_allclose(loaded.translate(b, "b2a"), model.translate(b, "b2a"), atol=1e-6)
+    if style_dim_of(model):
         np.testing.assert_allclose(loaded.encode_style(b), model.encode_style(b), atol=1e-6)
     np.testing.assert_array_equal(loaded.pool_a.images.numpy(), model.pool_a.images.numpy())
     assert int(loaded.g_ab_optimizer.iterations) == 2
@@ -389,6 +513,9 @@ def train_small(tmp_path, data, **options):
     assert cli.main(["train", "--config", str(recipe), "--output", str(run_dir)]) == 0
     for epoch in (1, 2):
         assert (run_dir / "samples" / f"epoch_{epoch:04d}.png").exists()
+    # the adversarial losses in one plot, the cycle and identity terms in another
+    assert sorted(path.name for path in (run_dir / "plots").glob("*.png")) == [
+        "losses.png", "terms.png"]
     return run_dir
 
 
@@ -405,6 +532,8 @@ def test_cli_trains_on_emoji_folders_and_translates_a_folder(tmp_path, shared_di
     run_dir = train_small(tmp_path, f"{emojis / 'Apple'},{emojis / 'Windows'}",
                           augment="jitter+affine", lambda_identity=0.0)
     history = read_history(str(run_dir / "history.csv"))
+    # no extra term in the recipe: the paper's model, and its eight terms
+    assert sorted(history[-1]) == sorted(("epoch",) + PAPER_METRICS)
     assert float(history[-1]["identity_a"]) == 0.0 and float(history[-1]["cycle_a"]) > 0.0
     out = tmp_path / "windows"
     assert cli.main(["translate", "--model", str(run_dir), "--direction", "a2b",
@@ -413,24 +542,13 @@ def test_cli_trains_on_emoji_folders_and_translates_a_folder(tmp_path, shared_di
 
 
 # ------------------------------------------------------------------------------ learning
-@pytest.fixture(scope="module")
-def digits_judge(tmp_path_factory):
-    """A classifier of the plain digits (3 channels, 16 px), trained before any CycleGAN."""
-    from keras_gans.metrics import real_images, reference_classifier
-
-    with unittest.mock.patch.dict(os.environ, {"KERAS_GANS_CACHE": str(tmp_path_factory.mktemp("c"))}):
-        judge = reference_classifier("digits", 16, 3, epochs=15)
-    images, labels = real_images("digits", 16, 3, n=359)
-    assert np.mean(judge.predict(images, verbose=0).argmax(1) == labels) > 0.9
-    return judge
-
-
 @pytest.mark.slow
 def test_translated_held_out_digits_keep_their_label(digits_judge):
     """digits-m -> digits on held-out images, with the digits recipe's settings (a style code,
     no identity loss, the edge term, cycle weight 3): the judge reads the translations' labels,
     on light patches (dark ink, the half that the paper's losses get wrong: ~1%) as well as on
     dark ones, where the untrained generator is at chance."""
+    judge = digits_judge(16, 3)  # the plain digits' classifier, trained before the CycleGAN
     keras.utils.set_random_seed(0)
     data = keras_gans.data.load_unpaired("digits2digits-m", 16, batch_size=16, seed=0)
     test = keras_gans.data.load_dataset("digits-m", 16, batch_size=359, channels=3,
@@ -438,12 +556,12 @@ def test_translated_held_out_digits_keep_their_label(digits_judge):
     images, labels = (tensor.numpy() for tensor in next(iter(test.dataset)))
     light = np.concatenate([images[:, :2], images[:, -2:]], axis=1).mean(axis=(1, 2, 3)) > 0
     model = small_cyclegan(seed=0, style_dim=2, filters=16, blocks=3, lambda_identity=0.0,
-                           lambda_edges=5.0, lambda_cycle=3.0)
+                           lambda_edges=5.0, lambda_cycle=3.0, method=ExtendedCycleGAN)
     model.compile()
 
     def kept():
         translated = model.translate(images, "b2a")
-        return digits_judge.predict(translated, verbose=0).argmax(1) == labels
+        return judge.predict(translated, verbose=0).argmax(1) == labels
 
     untrained = kept()
     history = model.fit(data.dataset.repeat(), steps_per_epoch=100, epochs=3, verbose=0).history
@@ -465,7 +583,7 @@ def test_a_styled_generator_learns_to_translate_one_digit_in_several_styles():
     encoder reads the codes back better."""
     keras.utils.set_random_seed(0)
     data = keras_gans.data.load_unpaired("digits2digits-m", 16, batch_size=16, seed=0)
-    model = small_cyclegan(seed=0, style_dim=2, filters=8, blocks=2)
+    model = small_cyclegan(seed=0, style_dim=2, filters=8, blocks=2, method=ExtendedCycleGAN)
     model.compile()
     digits = next(iter(data.dataset))[0].numpy()
 

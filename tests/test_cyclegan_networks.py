@@ -1,15 +1,17 @@
 """CycleGAN's networks: the shapes each image size needs, the paper's layer counts, the 70x70
 receptive field, reflection padding, per-image normalisation and serialisation."""
 
+import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-import keras
 from keras_gans.errors import UsageError
 from keras_gans.networks import (
-    build_patchgan_discriminator, build_resnet_generator, build_style_encoder,
-    build_unet_generator)
+    build_patchgan_discriminator,
+    build_resnet_generator,
+    build_style_encoder,
+    build_unet_generator,
+)
 from keras_gans.networks.layers import ReflectionPadding2D, StyleModulation
 
 SIZES = (32, 64, 128, 256)
@@ -57,7 +59,7 @@ def test_patchgan_sees_70x70_patches():
     """The convolutions' field (instance norm adds image-wide statistics, not spatial detail)."""
     discriminator = build_patchgan_discriminator((256, 256, 3), filters=4)
     field = 1
-    for layer in reversed([l for l in discriminator.layers if isinstance(l, keras.layers.Conv2D)]):
+    for layer in reversed([conv for conv in discriminator.layers if isinstance(conv, keras.layers.Conv2D)]):
         field = field * layer.strides[0] + layer.kernel_size[0] - layer.strides[0]
     assert field == 70
 

@@ -5,9 +5,17 @@ import pytest
 import sklearn.datasets
 from PIL import Image
 
-from keras_gans.data import (AUGMENTATIONS, DataError, ImageData, dataset_names, load_dataset, load_unpaired,
-                             make_digits_m)
-from keras_gans.data import core, embedded
+from keras_gans.data import (
+    AUGMENTATIONS,
+    DataError,
+    ImageData,
+    core,
+    dataset_names,
+    embedded,
+    load_dataset,
+    load_unpaired,
+    make_digits_m,
+)
 from keras_gans.data.augment import augment_batch
 
 NUM_DIGITS = 1797
@@ -392,3 +400,52 @@ def test_real_images_fall_back_to_train_only_when_the_split_is_missing(tmp_path,
     monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", offline)
     with pytest.raises(DataError, match="could not be downloaded.*TFDS_DATA_DIR"):
         real_images("svhn")
+
+
+# --- what a run loads -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides, images, labels", [
+    ({"method": "dcgan"}, 8, False),
+    ({"method": "dcgan", "d_steps": 3}, 24, False),
+    ({"method": "wgan"}, 40, False),  # wgan's 5 critic updates per step, each on its own batch
+    ({"method": "wgan-gp", "d_steps": 2}, 16, False),
+    ({"method": "cgan"}, 40, True),
+    ({"method": "acgan", "d_steps": 2}, 16, True),
+])
+def test_a_run_loads_every_real_batch_of_a_step(overrides, images, labels):
+    """run.load_data: one element per train step, holding batch_size x the method's
+    batches_per_step real images (d_steps for the GAN family), with labels where it takes them."""
+    from keras_gans import config as config_lib
+    from keras_gans.methods import get_method
+    from keras_gans.run import load_data
+
+    config = config_lib.from_values({"data": "digits", "image_size": 16, "batch_size": 8,
+                                     **overrides})
+    assert config.batch_size * get_method(config.method).model.batches_per_step(
+        config.options) == images
+    data = load_data(config)
+    element = first(data.dataset)
+    if labels:
+        batch, label_batch = to_numpy(*element)
+        assert label_batch.shape == (images,) and label_batch.dtype == np.int32
+    else:
+        assert not isinstance(element, tuple)
+        (batch,) = to_numpy(element)
+    assert batch.shape == (images, 16, 16, 1) and data.image_shape == (16, 16, 1)
+    assert_in_model_range(batch)
+    assert sum(1 for _ in data.dataset) == data.num_examples // images
+
+
+def test_a_translation_run_loads_unpaired_batches_at_256_by_default(tmp_path):
+    from keras_gans import config as config_lib
+    from keras_gans.run import load_data
+
+    red, blue = shade_folder(tmp_path / "A", 3, 0), shade_folder(tmp_path / "B", 2, 2)
+    data = load_data(config_lib.from_values({"method": "cyclegan", "data": f"{red},{blue}"}))
+    assert data.image_shape == (256, 256, 3) and data.num_examples == 3
+    images_a, images_b = to_numpy(*first(data.dataset))
+    assert images_a.shape == images_b.shape == (1, 256, 256, 3)  # the paper's single images
+    small = load_data(config_lib.from_values({"method": "cyclegan", "data": "digits2digits-m",
+                                              "image_size": 16, "channels": 1, "batch_size": 4}))
+    images_a, images_b = to_numpy(*first(small.dataset))
+    assert images_a.shape == images_b.shape == (4, 16, 16, 1)

@@ -1,24 +1,33 @@
 """The GAN update's contract: each update touches only its own network, distribution and XLA
 change nothing, and the model round-trips through a .keras file."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import (
+    FixedNoise,
+    assert_same_training,
+    assert_updates_keep_to_their_networks,
+    changed,
+    fit_single_and_mirrored,
+    random_images,
+    weights,
+)
 
-import keras
 import keras_gans
-from helpers import (FixedNoise, assert_same_training, assert_updates_keep_to_their_networks,
-                     changed, fit_single_and_mirrored, random_images, weights)
+from keras_gans.methods.base import DISCRIMINATOR, GENERATOR, Player
 from keras_gans.networks import build_dcgan_discriminator, build_dcgan_generator
+from keras_gans.options import ConfigError
 
 SHAPE = (28, 28, 1)
 
 
-def small_gan(loss="bce", seed=1, ema_decay=0.999, generator_steps=1):
+def small_gan(adversarial_loss="bce", seed=1, ema_decay=0.999, g_steps=1, **options):
     generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
     discriminator = build_dcgan_discriminator(SHAPE, filters=8)
-    return keras_gans.GAN(generator, discriminator, loss=loss, seed=seed, ema_decay=ema_decay,
-                          generator_steps=generator_steps)
+    return keras_gans.GAN(generator, discriminator, adversarial_loss=adversarial_loss, seed=seed,
+                          ema_decay=ema_decay, g_steps=g_steps, **options)
 
 
 def batch(n=8, seed=0):
@@ -37,10 +46,10 @@ def test_one_step_trains_both_networks_and_reports_metrics(loss):
     assert int(gan.g_optimizer.iterations) == 1 and int(gan.d_optimizer.iterations) == 1
 
 
-def test_generator_steps_update_the_generator_that_many_times_per_batch():
-    gan = small_gan(generator_steps=2)
+def test_g_steps_update_the_generator_that_many_times_per_batch():
+    gan = small_gan(g_steps=2)
     gan.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
-    once = twin(lambda: small_gan(generator_steps=1), gan)
+    once = twin(lambda: small_gan(g_steps=1), gan)
     once.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
     for model in (gan, once):
         model.train_on_batch(batch())
@@ -48,23 +57,58 @@ def test_generator_steps_update_the_generator_that_many_times_per_batch():
     # Same start, same noise for the shared first updates: only the extra update separates them.
     assert not changed(weights(once.discriminator), gan.discriminator)
     assert changed(weights(once.generator), gan.generator)
-    assert keras_gans.GAN.from_config(gan.get_config()).generator_steps == 2
-    with pytest.raises(ValueError, match="generator_steps"):
-        small_gan(generator_steps=0)
+    assert keras_gans.GAN.from_config(gan.get_config()).g_steps == 2
+    with pytest.raises(ValueError, match="g_steps"):
+        small_gan(g_steps=0)
 
 
 def test_each_update_touches_only_its_own_network():
     assert_updates_keep_to_their_networks(small_gan, batch())
 
 
-def test_ema_generator_follows_the_generator():
-    gan = small_gan(ema_decay=0.9)
-    gan.compile()
-    for _ in range(3):
-        gan.train_on_batch(batch())
-    ema = [v.numpy() for v in gan.ema_generator.variables]
-    raw = [v.numpy() for v in gan.generator.variables]
-    assert any(not np.allclose(a, b) for a, b in zip(ema, raw))  # an average, not a copy
+def test_players_name_each_network_its_optimizer_and_its_side():
+    gan = keras_gans.build("dcgan", SHAPE, g_filters=8, d_filters=8, latent_dim=8, g_lr=1e-3,
+                           d_lr=3e-4)
+    assert gan.players == {"g_optimizer": Player(gan.generator, GENERATOR),
+                           "d_optimizer": Player(gan.discriminator, DISCRIMINATOR)}
+    assert list(gan.optimizers) == ["g_optimizer", "d_optimizer"]  # the checkpoint order
+    # Each side gets its own learning rate.
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-3)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(3e-4)
+    assert gan.latent_dim == 8 and gan.export_constants() == {}
+
+
+@pytest.mark.parametrize("keyword", ["n_critic", "loss", "generator_steps", "latent_dim",
+                                     "class_weight"])
+def test_an_undeclared_keyword_is_a_one_line_config_error_naming_it(keyword):
+    """Only the declared training options are keywords: old names (n_critic, loss,
+    generator_steps), network sizes (latent_dim, read from the generator) and other methods'
+    options are refused, never silently dropped."""
+    with pytest.raises(ConfigError, match=f"GAN takes no option '{keyword}'") as error:
+        keras_gans.GAN(build_dcgan_generator(SHAPE, latent_dim=8, filters=8),
+                       build_dcgan_discriminator(SHAPE, filters=8), **{keyword: 1})
+    assert "\n" not in str(error.value)
+
+
+def test_ema_generator_is_the_warmed_up_moving_average_of_the_generator():
+    """After generator update t, ema = d * ema + (1 - d) * generator with d = min(ema_decay,
+    (1 + t) / (10 + t)): 0.1818 (the warm-up) at t = 1, then ema_decay 0.2 (under 0.25) at t = 2.
+    Every variable is averaged, BatchNorm statistics included."""
+    gan = small_gan(ema_decay=0.2)
+    # Adam at 1e-2 moves every weight by ~1e-2 a step: a wrong decay is then off by far more
+    # than the tolerance.
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-2), d_optimizer=keras.optimizers.Adam(1e-2))
+    assert not changed(weights(gan.generator, trainable=False), gan.ema_generator,
+                       trainable=False, exact=True)  # it starts as a copy
+    for step, decay in ((1, 2 / 11), (2, 0.2)):
+        ema_before = weights(gan.ema_generator, trainable=False)
+        gan.train_on_batch(batch(seed=step))
+        assert int(gan.g_optimizer.iterations) == step
+        raw = weights(gan.generator, trainable=False)
+        for average, previous, weight in zip(gan.ema_generator.variables, ema_before, raw):
+            np.testing.assert_allclose(average.numpy(), decay * previous + (1 - decay) * weight,
+                                       rtol=1e-5, atol=1e-6)
+    assert changed(raw, gan.ema_generator, trainable=False)  # an average, not a copy
     assert gan.sampling_generator is gan.ema_generator
     assert gan.generate(5, seed=3).shape == (5,) + SHAPE
 
@@ -145,12 +189,12 @@ def test_replicas_draw_different_noise(two_replicas):
 
 
 def test_keras_file_round_trip(tmp_path):
-    gan = small_gan(loss="lsgan")
+    gan = small_gan(adversarial_loss="lsgan")
     run_steps(gan, steps=1)
     path = str(tmp_path / "gan.keras")
     gan.save(path)
     loaded = keras.models.load_model(path)
-    assert isinstance(loaded, keras_gans.GAN) and loaded.loss_name == "lsgan"
+    assert isinstance(loaded, keras_gans.GAN) and loaded.adversarial_loss == "lsgan"
     np.testing.assert_allclose(loaded.generate(4, seed=1), gan.generate(4, seed=1), atol=1e-6)
     assert int(loaded.g_optimizer.iterations) == 1
     loaded.train_on_batch(batch())  # and it keeps training
@@ -196,11 +240,23 @@ def test_mixed_precision_wraps_each_optimizer_and_keeps_outputs_float32(mixed_pr
 def test_a_mixed_precision_run_leaves_the_global_policy_as_it_found_it(tmp_path):
     """The dtype policy is global: models a caller builds after a mixed-precision run (say a
     classifier in the same notebook) must be float32 again."""
-    from keras_gans.config import TrainConfig
+    from keras_gans.config import from_values
     from keras_gans.run import train
 
-    train(TrainConfig(method="gan", data="digits", image_size=16, batch_size=8, epochs=1,
-                      steps_per_epoch=2, mixed_precision=True, output=str(tmp_path / "run")),
+    train(from_values(dict(method="gan", data="digits", image_size=16, batch_size=8, epochs=1,
+                           steps_per_epoch=2, mixed_precision=True, output=str(tmp_path / "run"))),
           verbose=0)
     assert keras.mixed_precision.global_policy().name == "float32"
     assert (tmp_path / "run" / "export" / "generator" / "saved_model.pb").exists()
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"clip_value": -1.0}, "'clip_value' must be at least 0"),
+    ({"gp_weight": -3.0}, "'gp_weight' must be at least 0"),
+    ({"d_steps": 2.7}, "'d_steps' must be int"),
+    ({"adversarial_loss": "nope"}, "'adversarial_loss' must be one of"),
+    ({"n_critic": 5}, "it is now called 'd_steps'"),
+])
+def test_the_constructor_checks_options_as_the_config_does(options, message):
+    with pytest.raises(ConfigError, match=message):
+        small_gan(**options)

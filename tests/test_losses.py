@@ -53,7 +53,7 @@ def test_gradient_penalty_of_a_linear_critic_is_analytic():
     # f(x) = <w, x>: the gradient is w everywhere, so the penalty is (||w|| - 1)^2 exactly.
     w = tf.constant(np.arange(1, 13, dtype="float32").reshape(1, 2, 2, 3) / 10.0)
 
-    def critic(x, training=None):
+    def critic(x):  # one argument: the penalty calls critic(images)
         return tf.reduce_sum(x * w, axis=(1, 2, 3))
 
     real = tf.random.normal((5, 2, 2, 3))
@@ -63,12 +63,27 @@ def test_gradient_penalty_of_a_linear_critic_is_analytic():
     assert _np(penalty) == pytest.approx(expected, rel=1e-5)
 
 
+def test_gradient_penalty_is_taken_at_eps_real_plus_one_minus_eps_fake():
+    # f(x) = ||x||^2 / 2: the gradient at x_hat is x_hat itself, so the penalty reveals where
+    # each sample was interpolated (epsilon toward the real image).
+    def critic(x):
+        return 0.5 * tf.reduce_sum(tf.square(x), axis=(1, 2, 3))
+
+    rng = np.random.default_rng(0)
+    real, fake = (rng.normal(size=(4, 3, 3, 2)).astype("float32") for _ in range(2))
+    epsilon = np.array([0.0, 0.25, 0.5, 1.0], "float32")
+    x_hat = epsilon[:, None, None, None] * real + (1 - epsilon[:, None, None, None]) * fake
+    expected = np.mean((np.linalg.norm(x_hat.reshape(4, -1), axis=1) - 1.0) ** 2)
+    penalty = losses.gradient_penalty(critic, tf.constant(real), tf.constant(fake), epsilon)
+    assert _np(penalty) == pytest.approx(expected, rel=1e-5)
+
+
 def test_gradient_penalty_has_finite_gradient_at_zero_gradient():
     # f(x) = v * sum(x) with v = 0: the input gradient is exactly zero, where the gradient of a
     # plain sqrt norm is inf * 0 = NaN.
     v = tf.Variable(0.0)
 
-    def critic(x, training=None):
+    def critic(x):  # one argument: the penalty calls critic(images)
         return v * tf.reduce_sum(x, axis=(1, 2, 3))
 
     x = tf.ones((3, 2, 2, 1))

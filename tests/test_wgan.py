@@ -1,26 +1,35 @@
-"""The WGAN family's contract: n_critic critic updates per step, each on its own real batch;
-clipping after every critic update; the penalty wired per sample; each update touches only its
-own network; XLA and MirroredStrategy change nothing; recipes carry the papers' settings."""
+"""The WGAN family's contract: d_steps (the papers' n_critic) critic updates per step, each on
+its own real batch; clipping after every critic update; the penalty wired per sample; each update
+touches only its own network; XLA and MirroredStrategy change nothing; the classes' defaults and
+the recipes carry the papers' settings."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import (
+    FixedNoise,
+    assert_defaults_from_options,
+    assert_same_training,
+    assert_updates_keep_to_their_networks,
+    changed,
+    fit_single_and_mirrored,
+    random_images,
+    weights,
+)
 
-import keras
 import keras_gans
-from keras_gans import recipes
+from keras_gans.config import from_values, resolve
 from keras_gans.errors import UsageError
-from helpers import (FixedNoise, assert_same_training, assert_updates_keep_to_their_networks,
-                     changed, fit_single_and_mirrored, random_images, weights)
 from keras_gans.networks import build_dcgan_discriminator, build_dcgan_generator
 
 SHAPE = (28, 28, 1)
 
 
-def small_wgan(cls=keras_gans.WGAN, n_critic=2, seed=1, normalization="batch", **kwargs):
+def small_wgan(cls=keras_gans.WGAN, d_steps=2, seed=1, normalization="batch", **kwargs):
     generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
     critic = build_dcgan_discriminator(SHAPE, filters=8, normalization=normalization)
-    return cls(generator, critic, n_critic=n_critic, seed=seed, **kwargs)
+    return cls(generator, critic, d_steps=d_steps, seed=seed, **kwargs)
 
 
 def small_wgan_gp(**kwargs):
@@ -51,34 +60,35 @@ def test_one_step_trains_both_networks_and_reports_metrics(make, metrics):
 
 
 @pytest.mark.parametrize("make", [small_wgan, small_wgan_gp])
-def test_n_critic_is_honoured(make):
-    gan = make(n_critic=3)
+def test_d_steps_and_g_steps_are_honoured(make):
+    gan = make(d_steps=3, g_steps=2)
     gan.compile(run_eagerly=True)
     for step in range(2):
         gan.train_on_batch(batch(12, seed=step))
-    assert int(gan.d_optimizer.iterations) == 6 and int(gan.g_optimizer.iterations) == 2
+    assert int(gan.d_optimizer.iterations) == 6 and int(gan.g_optimizer.iterations) == 4
 
 
 def test_each_critic_update_takes_its_own_strided_batch():
-    gan = small_wgan(n_critic=3)
+    gan = small_wgan(d_steps=3)
     images = np.arange(12, dtype="float32")
-    parts = [part.numpy() for part in gan.critic_batches(tf.constant(images))]
+    parts = [part.numpy() for part in gan.per_update(tf.constant(images))]
     np.testing.assert_array_equal(parts, [[0, 3, 6, 9], [1, 4, 7, 10], [2, 5, 8, 11]])
-    with pytest.raises(UsageError, match="n_critic \\* batch_size"):
-        gan.critic_batches(tf.zeros((10,) + SHAPE))
+    with pytest.raises(UsageError, match="d_steps \\* batch_size"):
+        gan.per_update(tf.zeros((10,) + SHAPE))
 
 
 class ClipWatch(keras_gans.WGAN):
     """Records the largest critic weight after every single critic update."""
 
-    def clip_critic(self):
-        super().clip_critic()
+    def discriminator_update(self, real, labels):
+        terms = super().discriminator_update(real, labels)
         self.largest.append(max(float(keras.ops.max(keras.ops.abs(v)))
                                 for v in self.discriminator.trainable_variables))
+        return terms
 
 
 def test_critic_weights_stay_within_the_clip_after_every_update():
-    gan = small_wgan(ClipWatch, n_critic=3, clip_value=0.01)
+    gan = small_wgan(ClipWatch, d_steps=3, clip_value=0.01)
     gan.largest = []
     gan.compile(g_optimizer=sgd(), d_optimizer=sgd(10.0), run_eagerly=True)
     for step in range(2):
@@ -86,7 +96,7 @@ def test_critic_weights_stay_within_the_clip_after_every_update():
     assert len(gan.largest) == 6
     # The large learning rate pushes weights far out; each update ends exactly at the clip.
     assert all(value == pytest.approx(0.01, rel=1e-6) for value in gan.largest)
-    compiled = small_wgan(n_critic=3, clip_value=0.01)
+    compiled = small_wgan(d_steps=3, clip_value=0.01)
     compiled.compile(g_optimizer=sgd(), d_optimizer=sgd(10.0))
     compiled.train_on_batch(batch(12))
     assert max(np.abs(w).max() for w in weights(compiled.discriminator)) <= 0.01 + 1e-7
@@ -104,7 +114,7 @@ def test_penalty_in_the_step_is_the_analytic_one_for_a_linear_critic():
     images = keras.Input(SHAPE)
     critic = keras.Model(images, keras.layers.Dense(1)(keras.layers.Flatten()(images)))
     gan = keras_gans.WGANGP(build_dcgan_generator(SHAPE, latent_dim=8, filters=8), critic,
-                            n_critic=1)
+                            d_steps=1)
     gan.compile(g_optimizer=sgd(0.0), d_optimizer=sgd(0.0), run_eagerly=True)
     logs = gan.train_on_batch(batch(), return_dict=True)
     expected = (np.linalg.norm(critic.layers[-1].kernel.numpy()) - 1.0) ** 2
@@ -123,7 +133,7 @@ class FixedNoiseWGANGP(FixedNoise, keras_gans.WGANGP):
 def fixed(cls):
     def make():
         gan = small_wgan(normalization=None if cls is FixedNoiseWGANGP else "batch")
-        return cls(gan.generator, gan.discriminator, n_critic=2, seed=1)
+        return cls(gan.generator, gan.discriminator, d_steps=2, seed=1)
     return make
 
 
@@ -147,7 +157,7 @@ def test_compiled_steps_agree_with_eager_steps(cls, jit_compile):
 
 @pytest.mark.parametrize("make", [small_wgan, small_wgan_gp])
 def test_mirrored_step_equals_single_device_step(make, two_replicas):
-    """Two replicas on one global batch of n_critic real batches give the single device's
+    """Two replicas on one global batch of d_steps real batches give the single device's
     weights: the strided critic batches commute with the replica split, the noise and penalty
     epsilons are sliced per replica and clipping acts on the mirrored weights."""
     single, mirrored, logs = fit_single_and_mirrored(
@@ -159,50 +169,99 @@ def test_mirrored_step_equals_single_device_step(make, two_replicas):
 
 
 def test_keras_file_round_trip(tmp_path):
-    gan = small_wgan_gp(n_critic=3, gp_weight=5.0)
+    gan = small_wgan_gp(d_steps=3, gp_weight=5.0)
     gan.compile(g_optimizer=sgd(), d_optimizer=sgd(), run_eagerly=True)
     gan.train_on_batch(batch(6))
     path = str(tmp_path / "wgan_gp.keras")
     gan.save(path)
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, keras_gans.WGANGP)
-    assert (loaded.n_critic, loaded.gp_weight, loaded.clip_value) == (3, 5.0, None)
+    assert (loaded.d_steps, loaded.gp_weight, loaded.clip_value) == (3, 5.0, 0.0)
     np.testing.assert_allclose(loaded.generate(4, seed=1), gan.generate(4, seed=1), atol=1e-6)
     assert int(loaded.d_optimizer.iterations) == 3
     loaded.train_on_batch(batch(6))
 
 
+def assert_papers_optimizers(gan, cls):
+    """WGAN: RMSProp 5e-5; WGAN-GP: Adam(1e-4, 0, 0.9); for both networks."""
+    for optimizer in gan.optimizers.values():
+        if cls is keras_gans.WGAN:
+            assert isinstance(optimizer, keras.optimizers.RMSprop)
+            assert float(optimizer.learning_rate) == pytest.approx(5e-5)
+        else:
+            assert isinstance(optimizer, keras.optimizers.Adam)
+            assert ((float(optimizer.learning_rate), optimizer.beta_1, optimizer.beta_2)
+                    == pytest.approx((1e-4, 0.0, 0.9)))
+
+
+@pytest.mark.parametrize("cls, settings", [
+    (keras_gans.WGAN, ("wasserstein", 5, 1, 0.01, 0.0)),
+    (keras_gans.WGANGP, ("wasserstein", 5, 1, 0.0, 10.0)),
+])
+def test_the_classes_defaults_are_the_papers(cls, settings):
+    """`cls(g, d)` and a bare `compile()` take the declared Options: the papers' settings."""
+    gan = cls(build_dcgan_generator(SHAPE, latent_dim=8, filters=8),
+              build_dcgan_discriminator(SHAPE, filters=8, normalization=None))
+    assert_defaults_from_options(gan)
+    assert (gan.adversarial_loss, gan.d_steps, gan.g_steps, gan.clip_value, gan.gp_weight) == settings
+    gan.compile()
+    assert_papers_optimizers(gan, cls)
+
+
+def test_get_config_round_trip_keeps_every_option():
+    """Options off the class's defaults come back as they were, clipping off included (not
+    WGAN's default 0.01)."""
+    gan = small_wgan(d_steps=3, g_steps=2, adversarial_loss="hinge", clip_value=0.0,
+                     gp_weight=2.0, ema_decay=0.5, seed=7)
+    restored = keras_gans.WGAN.from_config(gan.get_config())
+    assert type(restored) is keras_gans.WGAN
+    names = ("adversarial_loss", "d_steps", "g_steps", "clip_value", "gp_weight", "ema_decay",
+             "seed", "latent_dim")
+    assert ([getattr(restored, name) for name in names]
+            == ["hinge", 3, 2, 0.0, 2.0, 0.5, 7, 8])
+    assert set(restored.metric_names) == {"d_loss", "g_loss", "d_real", "d_fake", "gp"}
+
+
 def test_recipes_carry_the_papers_settings():
-    wgan = recipes.build("wgan", SHAPE)
-    assert type(wgan) is keras_gans.WGAN and (wgan.n_critic, wgan.clip_value) == (5, 0.01)
-    assert isinstance(wgan.d_optimizer, keras.optimizers.RMSprop)
-    assert float(wgan.d_optimizer.learning_rate) == pytest.approx(5e-5)
-    gp = recipes.build("wgan-gp", SHAPE)
-    assert type(gp) is keras_gans.WGANGP and (gp.n_critic, gp.gp_weight, gp.clip_value) == (5, 10.0, None)
-    adam = gp.d_optimizer
-    assert (float(adam.learning_rate), adam.beta_1, adam.beta_2) == pytest.approx((1e-4, 0.0, 0.9))
+    wgan = keras_gans.build("wgan", SHAPE)
+    assert type(wgan) is keras_gans.WGAN and (wgan.d_steps, wgan.clip_value) == (5, 0.01)
+    assert_papers_optimizers(wgan, keras_gans.WGAN)
+    gp = keras_gans.build("wgan-gp", SHAPE)
+    assert type(gp) is keras_gans.WGANGP and (gp.d_steps, gp.gp_weight, gp.clip_value) == (5, 10.0, 0.0)
+    assert_papers_optimizers(gp, keras_gans.WGANGP)
     assert not any(isinstance(layer, keras.layers.BatchNormalization)
                    for layer in gp.discriminator.layers)
-    config = recipes.with_method_defaults(keras_gans.config.TrainConfig(method="wgan-gp"))
-    assert recipes.get_recipe("wgan-gp").data_batch_size(config) == 5 * 64
     for method, data, batch_size in (("wgan", "mnist", 32), ("wgan", "cifar10", 64),
                                      ("wgan-gp", "mnist", 16), ("wgan-gp", "cifar10", 64)):
-        shipped = keras_gans.config.resolve({"method": method, "data": data})
-        assert shipped.batch_size == batch_size and shipped.n_critic == 5
+        shipped = resolve({"method": method, "data": data})
+        assert shipped.batch_size == batch_size and shipped.options.d_steps == 5
+
+
+def test_a_step_takes_d_steps_batches_of_data():
+    """`batches_per_step` is d_steps for every noise-to-image method, and the loaded data's
+    elements hold that many batches."""
+    from keras_gans.run import load_data
+
+    config = from_values({"method": "wgan-gp"})
+    assert keras_gans.WGANGP.batches_per_step(config.options) == 5
+    config = from_values({"method": "dcgan", "data": "digits", "image_size": 16,
+                          "batch_size": 4, "d_steps": 3})
+    assert keras_gans.GAN.batches_per_step(config.options) == 3
+    images = next(iter(load_data(config).dataset))
+    assert tuple(images.shape) == (12, 16, 16, 1)
 
 
 @pytest.mark.parametrize("method, critic_updates", [("wgan-gp", 2), ("cgan", 2), ("acgan", 1)])
 def test_run_resumes_and_exports(tmp_path, method, critic_updates):
-    """A run stopped after epoch 1 resumes with both optimizer counts going on (n_critic
+    """A run stopped after epoch 1 resumes with both optimizer counts going on (d_steps
     critic updates per generator update) and exports its generator."""
-    from keras_gans.config import TrainConfig
     from keras_gans.run import train
 
     options = dict(method=method, data="digits", image_size=16, batch_size=8, latent_dim=8,
-                   g_filters=8, d_filters=8, n_critic=critic_updates, steps_per_epoch=3,
+                   g_filters=8, d_filters=8, d_steps=critic_updates, steps_per_epoch=3,
                    output=str(tmp_path / "run"))
-    train(TrainConfig(epochs=1, **options), verbose=0)
-    train(TrainConfig(epochs=2, **options), resume=True, verbose=0)
+    train(from_values(dict(epochs=1, **options)), verbose=0)
+    train(from_values(dict(epochs=2, **options)), resume=True, verbose=0)
     with np.load(tmp_path / "run" / "checkpoints" / "latest.npz") as state:
         assert int(state["epoch"]) == 2
         assert int(state["g_optimizer/00000"]) == 6

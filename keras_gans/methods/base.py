@@ -1,17 +1,29 @@
-"""What every adversarial method shares: networks, optimizers, noise, metrics and the EMA generator.
+"""What every adversarial method shares, and the contract the rest of the package relies on.
 
-Subclasses write only their `train_step`. The helpers here carry the pitfalls once:
-losses are scaled by 1 / replicas before gradients (the TF trainer sums replica gradients),
-each replica draws its own slice of the global batch's noise, mixed precision wraps each optimizer
-in its own LossScaleOptimizer, and the EMA generator is what sampling and export use.
+A method is an `AdversarialModel` that declares, rather than leaves to be probed:
+- its players (`players`): each network, the optimizer that trains it and its side
+  (generator or discriminator), which decides the learning rate it gets;
+- what it reports (`metric_names`) and what each history plot shows (`plot_panels`);
+- the data it trains on (`training_data`, from `takes_labels`, `unpaired`, `batches_per_step`);
+- what it previews (`preview_rows`) and serves (`exports`: by default one SavedModel, the
+  generator, of `export_networks`, `serving_signatures` and `export_constants`).
+
+The helpers here carry the training pitfalls once: losses are scaled by 1 / replicas before
+gradients (the TF trainer sums replica gradients), each replica draws its own slice of the global
+batch's noise, and mixed precision wraps each optimizer in its own LossScaleOptimizer.
 """
 
-import numpy as np
+import dataclasses
+
 import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gans.export import images_to_uint8
+from keras_gans.data import load_dataset, load_unpaired
+from keras_gans.options import RENAMED, ConfigError, option, validate
+
+GENERATOR = "generator"
+DISCRIMINATOR = "discriminator"
 
 
 def _replica_context():
@@ -22,57 +34,169 @@ def _replica_context():
     return context.replica_id_in_sync_group, context.num_replicas_in_sync
 
 
-class AdversarialModel(keras.Model):
-    """Base of every method: networks, each trained by its own optimizer.
+@dataclasses.dataclass(frozen=True)
+class Player:
+    """A network, and which side of the game it plays."""
+    network: keras.Model
+    side: str  # GENERATOR or DISCRIMINATOR
 
-    A subclass sets `networks`, a mapping from optimizer name to the network that optimizer
-    trains (e.g. {"g_optimizer": generator, "d_optimizer": discriminator}); `compile` takes one
-    optimizer per name, and `metric_names` lists what `train_step` reports through `record`.
+
+@dataclasses.dataclass(frozen=True)
+class Export:
+    """One SavedModel: the networks it holds, its serving functions and its integer constants."""
+    networks: list
+    signatures: dict
+    constants: dict
+
+
+@dataclasses.dataclass
+class OptimizerOptions:
+    """One optimizer per network: the generators' rate for the generator side, the
+    discriminators' for the other. Every method's options start with these."""
+    optimizer: str = option("adam", "optimizer of every network",
+                            "Radford et al. 2015, and most GAN papers since",
+                            choices=("adam", "rmsprop"), stage="compile")
+    g_lr: float = option(2e-4, "learning rate of the generator side",
+                         "Radford et al. 2015, and most GAN papers since", minimum=0,
+                         stage="compile")
+    d_lr: float = option(2e-4, "learning rate of the discriminator side",
+                         "Radford et al. 2015, and most GAN papers since", minimum=0,
+                         stage="compile")
+    beta_1: float = option(0.5, "Adam's first-moment decay",
+                           "Radford et al. 2015, and most GAN papers since", minimum=0,
+                           stage="compile")
+    beta_2: float = option(0.999, "Adam's second-moment decay", "Kingma and Ba 2015", minimum=0,
+                           stage="compile")
+
+
+def make_optimizer(options, side):
+    """The optimizer `options` give a network of `side`."""
+    rate = options.g_lr if side == GENERATOR else options.d_lr
+    if options.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(rate)
+    return keras.optimizers.Adam(rate, beta_1=options.beta_1, beta_2=options.beta_2)
+
+
+def training_options(options):
+    """The fields of an options dataclass that the model's constructor takes."""
+    return {field.name: getattr(options, field.name) for field in dataclasses.fields(options)
+            if field.metadata.get("stage") == "train"}
+
+
+class AdversarialModel(keras.Model):
+    """Base of every method: players, each trained by its own optimizer.
+
+    `Options` is the method's options dataclass: its training fields are the constructor's
+    keyword options (with their declared defaults), its optimizer fields give `compile` the
+    paper's optimizers when none are passed.
     """
 
-    metric_names = ()
+    Options = OptimizerOptions
+    takes_labels = False   # batches are (images, int labels)
+    unpaired = False       # batches are (images_a, images_b)
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, seed=None, metric_names=(), **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="train_noise")
+        self.metric_names = tuple(metric_names)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.built = True
 
+    @classmethod
+    def resolve_options(cls, options):
+        """The class's declared training options, overridden by `options` (the constructor's
+        keywords); a keyword the class does not declare is a one-line error."""
+        defaults = training_options(cls.Options())
+        for key in sorted(set(options) - set(defaults)):
+            renamed = f" (it is now called {RENAMED[key]!r})" if key in RENAMED else ""
+            raise ConfigError(f"{cls.__name__} takes no option {key!r}{renamed}; its options are "
+                              f"{', '.join(defaults)} (network sizes go to keras_gans.build)")
+        return {**defaults, **validate(cls.Options, options)}
+
+    @classmethod
+    def batches_per_step(cls, options):
+        """Real batches one train step consumes (the discriminator's updates, for the GANs)."""
+        return 1
+
+    @classmethod
+    def training_data(cls, data, *, options, batch_size, image_size=None, channels=None, seed=None,
+                      augment=None):
+        """The batches the method trains on (a data.ImageData): two unpaired domains, or one
+        source whose elements hold every real batch of a step, with labels where it takes them."""
+        if cls.unpaired:
+            return load_unpaired(data, image_size or 256, batch_size, channels=channels or 3,
+                                 seed=seed, augment=augment)
+        return load_dataset(data, image_size, batch_size * cls.batches_per_step(options),
+                            channels=channels, with_labels=cls.takes_labels, seed=seed,
+                            augment=augment)
+
+    # ----------------------------------------------------------------- the contract
     @property
-    def networks(self):
+    def players(self):
+        """{optimizer attribute: Player}, in the order the optimizers are checkpointed."""
         raise NotImplementedError
 
-    def default_optimizer(self, name):
-        return keras.optimizers.Adam(2e-4, beta_1=0.5)
+    @property
+    def plot_panels(self):
+        """{plot name: (y label, metric names)}: what each history plot shows."""
+        return {"losses": ("loss", self.metric_names)}
 
+    def preview_rows(self, seed=0):
+        """The sample grid as (rows, columns, H, W, C) images in [-1, 1]."""
+        raise NotImplementedError
+
+    @property
+    def export_networks(self):
+        """The networks the serving signatures use (saved with the export)."""
+        raise NotImplementedError
+
+    def serving_signatures(self):
+        """{name: tf.function with an input signature} for the SavedModel."""
+        raise NotImplementedError
+
+    def export_constants(self):
+        """Integers a caller of the export must know (e.g. num_classes), saved beside it."""
+        return {}
+
+    def exports(self):
+        """{folder name under export/: Export}; the generator by default."""
+        return {"generator": Export(list(self.export_networks), self.serving_signatures(),
+                                    self.export_constants())}
+
+    def schedule_callbacks(self, epochs):
+        """Callbacks the method's recipe needs over a run of `epochs` (learning-rate decay, say)."""
+        return []
+
+    # ----------------------------------------------------------------- compile and config
     def get_config(self):
         return {"name": self.name, "seed": self.seed}
 
     def compile(self, jit_compile=False, run_eagerly=False, **optimizers):
-        """Takes one optimizer per network (`g_optimizer=`, `d_optimizer=`, ...).
+        """Takes one optimizer per player (`g_optimizer=`, `d_optimizer=`, ...).
 
-        Missing ones get the method's paper default. Optimizers are built here, inside the
+        Missing ones get the method's declared default. Optimizers are built here, inside the
         strategy scope the model was made in, so their slots are mirrored like the weights.
         """
-        unknown = set(optimizers) - set(self.networks)
+        unknown = set(optimizers) - set(self.players)
         if unknown:
             raise ValueError(
                 f"{type(self).__name__}.compile got {sorted(unknown)}; it takes "
-                f"{', '.join(self.networks)}, jit_compile and run_eagerly"
+                f"{', '.join(self.players)}, jit_compile and run_eagerly"
             )
         super().compile(jit_compile=jit_compile, run_eagerly=run_eagerly)
         mixed = keras.mixed_precision.global_policy().compute_dtype == "float16"
-        for name, network in self.networks.items():
-            optimizer = optimizers.get(name) or self.default_optimizer(name)
+        defaults = self.Options()
+        for name, player in self.players.items():
+            optimizer = optimizers.get(name) or make_optimizer(defaults, player.side)
             if mixed and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            optimizer.build(network.trainable_variables)
+            optimizer.build(player.network.trainable_variables)
             setattr(self, name, optimizer)
 
     def get_compile_config(self):
         config = {name: keras.saving.serialize_keras_object(getattr(self, name))
-                  for name in self.networks}
+                  for name in self.players}
         config["jit_compile"] = bool(self.jit_compile)
         return config
 
@@ -83,14 +207,10 @@ class AdversarialModel(keras.Model):
                      **{name: keras.saving.deserialize_keras_object(value)
                         for name, value in config.items()})
 
-    def schedule_callbacks(self, epochs):
-        """Callbacks the method's recipe needs over a run of `epochs` (learning-rate decay, say)."""
-        return []
-
     @property
     def optimizers(self):
         """The compiled optimizers by name, for checkpoints and schedules."""
-        return {name: getattr(self, name) for name in self.networks}
+        return {name: getattr(self, name) for name in self.players}
 
     @property
     def metrics(self):
@@ -142,108 +262,3 @@ class AdversarialModel(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-
-
-class NoiseToImageModel(AdversarialModel):
-    """A generator from latent noise to images and a discriminator (or critic) of images.
-
-    Sampling and export use an exponential moving average of the generator when `ema_decay` > 0.
-    """
-
-    metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
-
-    def __init__(self, generator, discriminator, latent_dim=None, ema_decay=0.999, seed=None,
-                 **kwargs):
-        super().__init__(seed=seed, **kwargs)
-        self.generator = generator
-        self.discriminator = discriminator
-        self.latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
-        self.ema_decay = float(ema_decay or 0.0)
-        self.ema_generator = self._make_ema(generator) if self.ema_decay else None
-
-    @property
-    def networks(self):
-        return {"g_optimizer": self.generator, "d_optimizer": self.discriminator}
-
-    def get_config(self):
-        config = {**super().get_config(), "latent_dim": self.latent_dim,
-                  "ema_decay": self.ema_decay}
-        for attribute in ("generator", "discriminator"):
-            config[attribute] = keras.saving.serialize_keras_object(getattr(self, attribute))
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for attribute in ("generator", "discriminator"):
-            config[attribute] = keras.saving.deserialize_keras_object(config[attribute])
-        return cls(**config)
-
-    def sample_latent(self, batch_size):
-        """Latent noise for this replica's share of the global batch (see `replica_share`)."""
-        return self.replica_share(keras.random.normal, batch_size, (self.latent_dim,))
-
-    # ----------------------------------------------------------------- EMA generator
-    @staticmethod
-    def _make_ema(network):
-        ema = keras.models.clone_model(network)
-        ema.name = f"ema_{network.name}"
-        ema.set_weights(network.get_weights())
-        ema.trainable = False
-        return ema
-
-    def update_ema(self):
-        """ema = d * ema + (1 - d) * weights, with d warming up as (1 + t) / (10 + t).
-
-        The warm-up lets the average follow the fast early changes instead of dragging the
-        random initialisation along for thousands of steps.
-        """
-        if self.ema_generator is None:
-            return
-        step = ops.cast(self.g_optimizer.iterations, "float32")
-        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
-        for average, weight in zip(self.ema_generator.variables, self.generator.variables):
-            average.assign(decay * average + (1.0 - decay) * ops.cast(weight, average.dtype))
-
-    @property
-    def sampling_generator(self):
-        """The generator used for samples and export: the EMA one when there is one."""
-        return self.ema_generator if self.ema_generator is not None else self.generator
-
-    # ----------------------------------------------------------------- sampling
-    def latent_noise(self, n, seed=None):
-        """`n` latent vectors as numpy, reproducible for a given seed."""
-        rng = np.random.default_rng(seed)
-        return rng.standard_normal((n, self.latent_dim)).astype("float32")
-
-    def generate_from_latent(self, z, batch_size=256):
-        """Images in [-1, 1] for the given latent vectors."""
-        return np.concatenate([
-            ops.convert_to_numpy(self.sampling_generator(z[i:i + batch_size], training=False))
-            for i in range(0, len(z), batch_size)
-        ]).astype("float32")
-
-    def generate(self, n, seed=None):
-        """`n` new images in [-1, 1], as a float32 numpy array (N, H, W, C)."""
-        return self.generate_from_latent(self.latent_noise(n, seed))
-
-    def preview_rows(self, seed=0, rows=8, columns=8):
-        """What the sample grid shows, as (rows, columns, H, W, C): fixed noise for a given seed."""
-        images = self.generate(rows * columns, seed=seed)
-        return images.reshape((rows, columns) + images.shape[1:])
-
-    # ----------------------------------------------------------------- export
-    @property
-    def export_networks(self):
-        return [self.sampling_generator]
-
-    def serving_signatures(self):
-        """`serving_default`: z (float32 [batch, latent_dim]) -> images (uint8 [batch, H, W, C])."""
-        generator = self.sampling_generator
-
-        @tf.function(input_signature=[tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")])
-        def generate(z):
-            return {"images": images_to_uint8(generator(z, training=False))}
-
-        return {"serving_default": generate}

@@ -1,40 +1,69 @@
-"""Class-conditional GANs: cGAN (Mirza and Osindero 2014) and ACGAN (Odena et al. 2017).
+"""Class-conditional GANs on the GAN loop: cGAN (Mirza and Osindero 2014) and ACGAN (Odena et
+al. 2017). Both train on (images, labels) and draw G(z, y).
 
-Both train on (images, labels) with the n_critic loop of WGAN. Fakes are drawn for the labels of
-the real batch they are compared with, so the critic judges image and label together and the
-gradient penalty interpolates between a real and a fake of the same class.
+Fakes are drawn for the labels of the real batch they are compared with, so the critic judges
+image and label together and a gradient penalty interpolates between a real and a fake of the
+same class. The cGAN critic sees the label (as an image channel); the ACGAN discriminator
+predicts it.
 """
+
+import dataclasses
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_gans import networks
 from keras_gans.errors import UsageError
 from keras_gans.export import images_to_uint8
-from keras_gans.methods.wgan import WGANGP
+from keras_gans.methods import registry
+from keras_gans.methods.base import DISCRIMINATOR
+from keras_gans.methods.gan import GAN, GANOptions
+from keras_gans.methods.wgan import WGANGPOptions
+from keras_gans.options import ConfigError, option
+
+
+def dcgan_only():
+    return option("dcgan", "networks: dcgan (convolutional, with a label embedding)",
+                  "Radford et al. 2015", choices=("dcgan",), stage="build")
+
+
+@dataclasses.dataclass
+class CGANOptions(WGANGPOptions):
+    """Trained as WGAN-GP by default; Mirza and Osindero's own BCE is adversarial_loss: bce,
+    d_steps: 1, gp_weight: 0."""
+    generator: str = dcgan_only()
+
+
+@dataclasses.dataclass
+class ACGANOptions(GANOptions):
+    generator: str = dcgan_only()
+    class_weight: float = option(1.0, "weight of the class cross-entropy in both networks' "
+                                 "losses", "Odena et al. 2017", minimum=0)
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
-class ConditionalGAN(WGANGP):
-    """G(z, y) and a critic D(x, y); WGAN-GP's loss by default, any adversarial loss by name.
+class ConditionalGAN(GAN):
+    """G(z, y) and a critic D(x, y); WGAN-GP's loss and penalty by default."""
 
-    With `loss="bce"` (Mirza and Osindero's own), pass n_critic=1 and gp_weight=0.
-    """
+    Options = CGANOptions
+    takes_labels = True
 
-    def __init__(self, generator, discriminator, num_classes, latent_dim=None,
-                 loss="wasserstein", **kwargs):
+    def __init__(self, generator, discriminator, num_classes, seed=None, name=None, **options):
         if not num_classes or int(num_classes) < 2:
             raise UsageError(f"{type(self).__name__} needs at least 2 classes, got {num_classes}; "
                              "train on labelled data")
+        super().__init__(generator, discriminator, seed=seed, name=name, **options)
         self.num_classes = int(num_classes)
-        self.loss_name = loss
-        super().__init__(generator, discriminator, latent_dim=latent_dim, **kwargs)
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes, "loss": self.loss_name}
+        return {**super().get_config(), "num_classes": self.num_classes}
 
-    def real_and_labels(self, data):
+    def export_constants(self):
+        return {"num_classes": self.num_classes}
+
+    def split_batch(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2 or data[1] is None:
             raise UsageError(f"{type(self).__name__} trains on (images, labels) batches; "
                              "load the data with labels")
@@ -43,8 +72,8 @@ class ConditionalGAN(WGANGP):
     def generator_inputs(self, z, labels):
         return [z, labels]
 
-    def critic_scores(self, images, labels):
-        return self.discriminator([images, labels], training=True)
+    def discriminate(self, images, labels):
+        return self.discriminator([images, labels], training=True), None
 
     # ----------------------------------------------------------------- sampling
     def class_labels(self, n, labels=None):
@@ -100,37 +129,46 @@ class ACGAN(ConditionalGAN):
     Metrics `d_class` and `g_class` are those cross-entropies.
     """
 
-    def __init__(self, generator, discriminator, num_classes, latent_dim=None, loss="bce",
-                 n_critic=1, gp_weight=0.0, class_weight=1.0, **kwargs):
-        self.class_weight = float(class_weight)
-        super().__init__(generator, discriminator, num_classes, latent_dim=latent_dim, loss=loss,
-                         n_critic=n_critic, gp_weight=gp_weight, **kwargs)
+    Options = ACGANOptions
 
-    def default_optimizer(self, name):
-        return keras.optimizers.Adam(2e-4, beta_1=0.5)
+    def __init__(self, generator, discriminator, num_classes, seed=None, name=None, **options):
+        super().__init__(generator, discriminator, num_classes, seed=seed, name=name, **options)
+        self.class_weight = float(self.resolve_options(options)["class_weight"])
 
-    def reported_metrics(self):
-        return super().reported_metrics() + ("d_class", "g_class")
+    @classmethod
+    def reported_metrics(cls, options):
+        return super().reported_metrics(options) + ("d_class", "g_class")
 
-    def get_config(self):
-        return {**super().get_config(), "class_weight": self.class_weight}
+    def discriminate(self, images, labels):
+        return tuple(self.discriminator(images, training=True))
 
-    @staticmethod
-    def class_loss(class_logits, labels):
-        return ops.mean(keras.losses.sparse_categorical_crossentropy(
+    def class_terms(self, class_logits, labels, side):
+        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(
             labels, ops.cast(class_logits, "float32"), from_logits=True))
+        name = "d_class" if side == DISCRIMINATOR else "g_class"
+        return self.class_weight * loss, {name: loss}
 
-    def critic_scores(self, images, labels):
-        return self.discriminator(images, training=True)[0]
 
-    def critic_loss(self, real, fake, labels):
-        real_scores, real_classes = self.discriminator(real, training=True)
-        fake_scores, _ = self.discriminator(fake, training=True)
-        loss, terms = self.adversarial_critic_loss(real_scores, fake_scores, real, fake, labels)
-        d_class = self.class_loss(real_classes, labels)
-        return loss + self.class_weight * d_class, {**terms, "d_class": d_class}
+def build(model_class, build_discriminator):
+    """A builder for `registry.register`: the conditional generator and `build_discriminator`
+    (LayerNorm in place of BatchNorm under a gradient penalty, which is per sample)."""
+    def build_model(options, image_shape, num_classes=None, seed=None):
+        if not num_classes:
+            raise ConfigError(f"{model_class.__name__} needs labelled data; use a labelled "
+                              "dataset such as mnist or a folder with one sub-folder per class")
+        generator = networks.build_conditional_generator(
+            image_shape, num_classes, latent_dim=options.latent_dim, filters=options.g_filters)
+        discriminator = build_discriminator(
+            image_shape, num_classes, filters=options.d_filters,
+            normalization="layer" if options.gp_weight else "batch")
+        return model_class(generator, discriminator, num_classes, seed=seed,
+                           **registry.model_options(options))
+    return build_model
 
-    def generator_loss(self, fake, labels):
-        scores, classes = self.discriminator(fake, training=True)
-        g_class = self.class_loss(classes, labels)
-        return self.g_loss_fn(scores) + self.class_weight * g_class, {"g_class": g_class}
+
+registry.register("cgan", ConditionalGAN, CGANOptions,
+                  build(ConditionalGAN, networks.build_conditional_critic),
+                  "conditional GAN: G(z, label), critic with a label channel (WGAN-GP)")
+registry.register("acgan", ACGAN, ACGANOptions,
+                  build(ACGAN, networks.build_acgan_discriminator),
+                  "ACGAN: G(z, label), discriminator that predicts the label")

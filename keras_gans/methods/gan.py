@@ -1,73 +1,348 @@
-"""The GAN update (Goodfellow et al. 2014), shared by the `gan`, `dcgan` and `lsgan` recipes.
+"""The GAN of noise to images (Goodfellow et al. 2014), and the loop every noise-to-image method
+shares: `gan` (MLP networks), `dcgan` (Radford et al. 2015), `lsgan` (Mao et al. 2017), and in
+their own modules WGAN, WGAN-GP, cGAN and ACGAN.
 
-The recipes differ only in their networks (MLP or DCGAN) and their loss (`bce`, `lsgan`, `hinge`).
+One train step, Algorithm 1 of Goodfellow et al. (and of Arjovsky et al., with k = n_critic):
+
+    for each of d_steps real batches x:      # "k steps of the discriminator"
+        z ~ N(0, I);  update D on (x, G(z));  apply D's constraint (clip, say)
+    for each of g_steps:
+        z ~ N(0, I);  update G on D(G(z));  update the moving average of G
+
+A dataset element holds all of a step's real images: d_steps x batch_size of them. Update k takes
+every d_steps-th image starting at k, a strided rather than a blocked split, because it commutes
+with MirroredStrategy's split of the global batch into contiguous per-replica blocks: replica
+r's k-th batch is then exactly its share of the single-device k-th batch.
+
+Real and fake batches go through the discriminator in separate calls, as in DCGAN: with
+BatchNorm in the discriminator, a mixed batch would let it separate the two by their batch
+statistics instead of by the images.
 """
 
+import dataclasses
+
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_gans import losses
+from keras_gans import losses, networks
 from keras_gans.errors import UsageError
-from keras_gans.methods.base import NoiseToImageModel
+from keras_gans.export import images_to_uint8
+from keras_gans.methods import registry
+from keras_gans.methods.base import DISCRIMINATOR, GENERATOR, AdversarialModel, OptimizerOptions, Player
+from keras_gans.methods.constraints import GradientPenalty, WeightClipping
+from keras_gans.options import option
+
+
+@dataclasses.dataclass
+class GANOptions(OptimizerOptions):
+    """The options of every noise-to-image method; `dcgan` takes them as they are."""
+    generator: str = option("dcgan", "networks: mlp (Goodfellow et al.) or dcgan (convolutional)",
+                            "Radford et al. 2015", choices=("mlp", "dcgan"), stage="build")
+    latent_dim: int = option(100, "size of the noise z", "Radford et al. 2015", minimum=1,
+                             stage="build")
+    g_filters: int = option(64, "width of the generator's last hidden layer (dcgan networks)",
+                            "Radford et al. 2015", minimum=1, stage="build")
+    d_filters: int = option(64, "width of the discriminator's first layer (dcgan networks)",
+                            "Radford et al. 2015", minimum=1, stage="build")
+    adversarial_loss: str = option("bce", "bce (non-saturating), lsgan, hinge or wasserstein",
+                                   "Goodfellow et al. 2014",
+                                   choices=tuple(losses.ADVERSARIAL_LOSSES))
+    d_steps: int = option(1, "discriminator updates per step, each on its own real batch (the "
+                          "WGAN papers' n_critic)", "Goodfellow et al. 2014", minimum=1)
+    g_steps: int = option(1, "generator updates per discriminator update, each on fresh noise",
+                          "Goodfellow et al. 2014", minimum=1)
+    clip_value: float = option(0.0, "clip the discriminator's weights to +-this after each "
+                               "update (0: no clipping)", "Arjovsky et al. 2017", minimum=0)
+    gp_weight: float = option(0.0, "weight of the gradient penalty on the discriminator (0: off)",
+                              "Gulrajani et al. 2017", minimum=0)
+    ema_decay: float = option(0.999, "decay of the generator's moving average that samples and "
+                              "exports use (0: the raw generator)", "Karras et al. 2018",
+                              minimum=0)
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
-class GAN(NoiseToImageModel):
-    """One discriminator update, then `generator_steps` generator updates, per batch.
+class GAN(AdversarialModel):
+    """A generator of images from noise and a discriminator (or critic) of images, trained by
+    the loop in the module docstring; `options` are the training fields of `Options`.
 
-    Two generator updates per discriminator update (as in the widely used DCGAN-tensorflow code)
-    keep a fast discriminator from outrunning the generator; each draws fresh noise.
-
-    Real and fake batches go through the discriminator in separate calls, as in DCGAN: with
-    BatchNorm in the discriminator, a mixed batch would let it separate the two by their batch
-    statistics instead of by the images.
+    Sampling and export use an exponential moving average of the generator when `ema_decay` > 0.
+    Conditional subclasses hook in through `split_batch`, `generator_inputs`, `discriminate` and
+    `class_terms`.
     """
 
-    def __init__(self, generator, discriminator, latent_dim=None, loss="bce", generator_steps=1,
-                 **kwargs):
-        super().__init__(generator, discriminator, latent_dim=latent_dim, **kwargs)
-        if int(generator_steps) < 1:
-            raise UsageError(f"generator_steps (g_steps) must be at least 1, got {generator_steps}; "
-                             "1 is the papers' step, 2 the MNIST recipes'")
-        self.loss_name = loss
-        self.generator_steps = int(generator_steps)
-        self.d_loss_fn, self.g_loss_fn = losses.get_adversarial_loss(loss)
+    Options = GANOptions
+
+    def __init__(self, generator, discriminator, seed=None, name=None, **options):
+        options = self.resolve_options(options)
+        super().__init__(seed=seed, metric_names=self.reported_metrics(options), name=name)
+        self.adversarial_loss = options["adversarial_loss"]
+        self.d_steps = int(options["d_steps"])
+        self.g_steps = int(options["g_steps"])
+        self.clip_value = float(options["clip_value"])
+        self.gp_weight = float(options["gp_weight"])
+        self.ema_decay = float(options["ema_decay"] or 0.0)
+        for key in ("d_steps", "g_steps"):
+            if getattr(self, key) < 1:
+                raise UsageError(f"{key} must be at least 1, got {getattr(self, key)}; "
+                                 "1 is Goodfellow et al.'s step")
+        self.constraints = self.make_constraints(options)
+        self.d_loss_fn, self.g_loss_fn = losses.get_adversarial_loss(self.adversarial_loss)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(generator.inputs[0].shape[-1])
+        self.ema_generator = self._make_ema(generator) if self.ema_decay else None
+
+    @staticmethod
+    def make_constraints(options):
+        """The discriminator constraints the options switch on, in the order they apply."""
+        constraints = []
+        if options["clip_value"]:
+            constraints.append(WeightClipping(options["clip_value"]))
+        if options["gp_weight"]:
+            constraints.append(GradientPenalty(options["gp_weight"]))
+        return constraints
+
+    @classmethod
+    def reported_metrics(cls, options):
+        names = ("d_loss", "g_loss", "d_real", "d_fake")
+        if options["adversarial_loss"] == "wasserstein":
+            names += ("wasserstein",)
+        return names + tuple(c.name for c in cls.make_constraints(options) if c.name)
+
+    @classmethod
+    def batches_per_step(cls, options):
+        return options.d_steps
+
+    @property
+    def players(self):
+        return {"g_optimizer": Player(self.generator, GENERATOR),
+                "d_optimizer": Player(self.discriminator, DISCRIMINATOR)}
+
+    @property
+    def plot_panels(self):
+        scores = ("d_real", "d_fake")
+        return {"losses": ("loss", tuple(n for n in self.metric_names if n not in scores)),
+                "scores": ("mean discriminator output", scores)}
 
     def get_config(self):
-        return {**super().get_config(), "loss": self.loss_name,
-                "generator_steps": self.generator_steps}
+        config = {**super().get_config(), **{name: getattr(self, name) for name in
+                                             self.resolve_options({})}}
+        for attribute in ("generator", "discriminator"):
+            config[attribute] = keras.saving.serialize_keras_object(getattr(self, attribute))
+        return config
 
-    def discriminator_score(self, logits):
-        """Mean D output as a probability where the loss defines one, else the raw score."""
-        logits = ops.cast(logits, "float32")
-        if self.loss_name in losses.PROBABILISTIC_LOSSES:
-            logits = ops.sigmoid(logits)
-        return ops.mean(logits)
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for attribute in ("generator", "discriminator"):
+            config[attribute] = keras.saving.deserialize_keras_object(config[attribute])
+        return cls(**config)
+
+    # ----------------------------------------------------------------- hooks for conditioning
+    def split_batch(self, data):
+        """The real images of a dataset element and their labels (None: unconditional)."""
+        return self.images_of(data), None
+
+    def generator_inputs(self, z, labels):
+        return z
+
+    def discriminate(self, images, labels):
+        """(scores, class logits or None) of the discriminator for a batch."""
+        return self.discriminator(images, training=True), None
+
+    def class_terms(self, class_logits, labels, side):
+        """Extra loss and metrics from class predictions (ACGAN's); none here."""
+        return 0.0, {}
+
+    # ----------------------------------------------------------------- the update
+    def sample_latent(self, batch_size):
+        """Latent noise for this replica's share of the global batch (see `replica_share`)."""
+        return self.replica_share(keras.random.normal, batch_size, (self.latent_dim,))
+
+    def per_update(self, tensor):
+        """The d_steps strided batches of a step's images (or labels); see the module doc."""
+        size = tensor.shape[0]
+        if size is not None and size % self.d_steps:
+            raise UsageError(
+                f"{type(self).__name__} takes d_steps={self.d_steps} real batches per step, but "
+                f"got a batch of {size}; batch the data by d_steps * batch_size")
+        grouped = ops.reshape(tensor, (-1, self.d_steps) + tuple(tensor.shape[1:]))
+        return [grouped[:, k] for k in range(self.d_steps)]
+
+    def mean_score(self, scores):
+        """Mean discriminator output; a probability where the loss defines one."""
+        scores = ops.cast(scores, "float32")
+        if self.adversarial_loss in losses.PROBABILISTIC_LOSSES:
+            scores = ops.sigmoid(scores)
+        return ops.mean(scores)
+
+    def discriminator_loss(self, real, fake, labels):
+        real_scores, real_classes = self.discriminate(real, labels)
+        fake_scores, _ = self.discriminate(fake, labels)
+        loss = self.d_loss_fn(real_scores, fake_scores)
+        terms = {"d_real": self.mean_score(real_scores), "d_fake": self.mean_score(fake_scores)}
+        if self.adversarial_loss == "wasserstein":
+            terms["wasserstein"] = -loss
+        for constraint in self.constraints:
+            penalty = constraint.penalty(lambda images: self.discriminate(images, labels)[0],
+                                         real, fake, self.sample_uniform)
+            if penalty is not None:
+                terms[constraint.name] = penalty
+                loss = loss + constraint.weight * penalty
+        class_loss, class_terms = self.class_terms(real_classes, labels, DISCRIMINATOR)
+        return loss + class_loss if class_terms else loss, {**terms, **class_terms}
+
+    def generator_loss(self, fake, labels):
+        scores, classes = self.discriminate(fake, labels)
+        class_loss, class_terms = self.class_terms(classes, labels, GENERATOR)
+        loss = self.g_loss_fn(scores)
+        return loss + class_loss if class_terms else loss, class_terms
+
+    def discriminator_update(self, real, labels):
+        z = self.sample_latent(ops.shape(real)[0])
+        fake = self.generator(self.generator_inputs(z, labels), training=True)
+        with tf.GradientTape() as tape:
+            loss, terms = self.discriminator_loss(real, fake, labels)
+            scaled = self.scale_loss(loss, self.d_optimizer)
+        self.apply_gradients(tape, scaled, self.d_optimizer, self.discriminator)
+        for constraint in self.constraints:
+            constraint.after_update(self.discriminator)
+        return {"d_loss": loss, **terms}
+
+    def generator_update(self, batch_size, labels):
+        with tf.GradientTape() as tape:
+            z = self.sample_latent(batch_size)
+            fake = self.generator(self.generator_inputs(z, labels), training=True)
+            loss, terms = self.generator_loss(fake, labels)
+            scaled = self.scale_loss(loss, self.g_optimizer)
+        self.apply_gradients(tape, scaled, self.g_optimizer, self.generator)
+        self.update_ema()
+        return {"g_loss": loss, **terms}
+
+    @staticmethod
+    def mean_terms(step_terms):
+        """Each reported term averaged over the discriminator's updates of a step."""
+        if len(step_terms) == 1:  # as it is: a mean of one value can change its last bits
+            return step_terms[0]
+        return {name: ops.mean(ops.stack([terms[name] for terms in step_terms]))
+                for name in step_terms[0]}
 
     def train_step(self, data):
-        real = self.images_of(data)
-        batch_size = ops.shape(real)[0]
+        real, labels = self.split_batch(data)
+        reals = self.per_update(real)
+        label_batches = self.per_update(labels) if labels is not None else [None] * len(reals)
+        d_terms = [self.discriminator_update(*batch) for batch in zip(reals, label_batches)]
+        # The generator's fakes take the last real batch's labels: the data's class frequencies.
+        for _ in range(self.g_steps):
+            g_terms = self.generator_update(ops.shape(reals[-1])[0], label_batches[-1])
+        return self.record(**self.mean_terms(d_terms), **g_terms)
 
-        fake = self.generator(self.sample_latent(batch_size), training=True)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
-            d_loss = self.d_loss_fn(real_logits, fake_logits)
-            scaled = self.scale_loss(d_loss, self.d_optimizer)
-        self.apply_gradients(tape, scaled, self.d_optimizer, self.discriminator)
+    # ----------------------------------------------------------------- EMA generator
+    @staticmethod
+    def _make_ema(network):
+        ema = keras.models.clone_model(network)
+        ema.name = f"ema_{network.name}"
+        ema.set_weights(network.get_weights())
+        ema.trainable = False
+        return ema
 
-        for _ in range(self.generator_steps):
-            with tf.GradientTape() as tape:
-                fake = self.generator(self.sample_latent(batch_size), training=True)
-                g_loss = self.g_loss_fn(self.discriminator(fake, training=True))
-                scaled = self.scale_loss(g_loss, self.g_optimizer)
-            self.apply_gradients(tape, scaled, self.g_optimizer, self.generator)
-            self.update_ema()
+    def update_ema(self):
+        """ema = d * ema + (1 - d) * weights, with d warming up as (1 + t) / (10 + t).
 
-        return self.record(
-            d_loss=d_loss,
-            g_loss=g_loss,
-            d_real=self.discriminator_score(real_logits),
-            d_fake=self.discriminator_score(fake_logits),
-        )
+        The warm-up lets the average follow the fast early changes instead of dragging the
+        random initialisation along for thousands of steps.
+        """
+        if self.ema_generator is None:
+            return
+        step = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, weight in zip(self.ema_generator.variables, self.generator.variables):
+            average.assign(decay * average + (1.0 - decay) * ops.cast(weight, average.dtype))
+
+    @property
+    def sampling_generator(self):
+        """The generator used for samples and export: the EMA one when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    # ----------------------------------------------------------------- sampling
+    def latent_noise(self, n, seed=None):
+        """`n` latent vectors as numpy, reproducible for a given seed."""
+        rng = np.random.default_rng(seed)
+        return rng.standard_normal((n, self.latent_dim)).astype("float32")
+
+    def generate_from_latent(self, z, batch_size=256):
+        """Images in [-1, 1] for the given latent vectors."""
+        return np.concatenate([
+            ops.convert_to_numpy(self.sampling_generator(z[i:i + batch_size], training=False))
+            for i in range(0, len(z), batch_size)
+        ]).astype("float32")
+
+    def generate(self, n, seed=None):
+        """`n` new images in [-1, 1], as a float32 numpy array (N, H, W, C)."""
+        return self.generate_from_latent(self.latent_noise(n, seed))
+
+    def preview_rows(self, seed=0, rows=8, columns=8):
+        """Fixed noise for a given seed, as (rows, columns, H, W, C)."""
+        images = self.generate(rows * columns, seed=seed)
+        return images.reshape((rows, columns) + images.shape[1:])
+
+    # ----------------------------------------------------------------- export
+    @property
+    def export_networks(self):
+        return [self.sampling_generator]
+
+    def serving_signatures(self):
+        """`serving_default`: z (float32 [batch, latent_dim]) -> images (uint8 [batch, H, W, C])."""
+        generator = self.sampling_generator
+
+        @tf.function(input_signature=[tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")])
+        def generate(z):
+            return {"images": images_to_uint8(generator(z, training=False))}
+
+        return {"serving_default": generate}
+
+
+# --------------------------------------------------------------------- the registered methods
+@dataclasses.dataclass
+class MLPGANOptions(GANOptions):
+    generator: str = option("mlp", "networks: mlp (Goodfellow et al.) or dcgan (convolutional)",
+                            "Goodfellow et al. 2014", choices=("mlp", "dcgan"), stage="build")
+
+
+@dataclasses.dataclass
+class LSGANOptions(GANOptions):
+    adversarial_loss: str = option("lsgan", "bce (non-saturating), lsgan, hinge or wasserstein",
+                                   "Mao et al. 2017", choices=tuple(losses.ADVERSARIAL_LOSSES))
+
+
+def build_networks(options, image_shape):
+    """(generator, discriminator) of `options.generator`'s kind. A penalised critic gets
+    LayerNorm in place of BatchNorm: the gradient penalty is per sample."""
+    if options.generator == "mlp":
+        return (networks.build_mlp_generator(image_shape, latent_dim=options.latent_dim),
+                networks.build_mlp_discriminator(image_shape))
+    generator = networks.build_dcgan_generator(image_shape, latent_dim=options.latent_dim,
+                                               filters=options.g_filters)
+    discriminator = networks.build_dcgan_discriminator(
+        image_shape, filters=options.d_filters,
+        normalization="layer" if options.gp_weight else "batch",
+        name="critic" if options.adversarial_loss == "wasserstein" else "discriminator")
+    return generator, discriminator
+
+
+def build(model_class):
+    """A builder for `registry.register`: networks from the options, then `model_class`."""
+    def build_model(options, image_shape, num_classes=None, seed=None):
+        return model_class(*build_networks(options, image_shape), seed=seed,
+                           **registry.model_options(options))
+    return build_model
+
+
+registry.register("gan", GAN, MLPGANOptions, build(GAN),
+                  "the original GAN: MLP networks, non-saturating BCE")
+registry.register("dcgan", GAN, GANOptions, build(GAN),
+                  "DCGAN: convolutional networks sized to the image, BCE")
+registry.register("lsgan", GAN, LSGANOptions, build(GAN),
+                  "LSGAN: DCGAN networks, least-squares loss")

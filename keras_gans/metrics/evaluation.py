@@ -17,8 +17,7 @@ import numpy as np
 from keras_gans.data import DataError
 from keras_gans.data.sources import PAIRS
 from keras_gans.errors import UsageError
-from keras_gans.export import (
-    images_to_uint8, load_translation, sample_saved_model, saved_model_info, uint8_to_images)
+from keras_gans.export import images_to_uint8, load_translation, sample_saved_model, saved_model_info, uint8_to_images
 from keras_gans.metrics.classifier import classifier_scores
 from keras_gans.metrics.reference import real_images, reference_classifier
 

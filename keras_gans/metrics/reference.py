@@ -8,7 +8,6 @@ import os
 import pathlib
 
 import keras
-import numpy as np
 
 from keras_gans.data import DataError, load_dataset
 from keras_gans.data.core import MissingSplitError

@@ -1,7 +1,10 @@
 """Architecture builders: functional keras.Models that know nothing of training."""
 
 from keras_gans.networks.conditional import (
-    build_acgan_discriminator, build_conditional_critic, build_conditional_generator)
+    build_acgan_discriminator,
+    build_conditional_critic,
+    build_conditional_generator,
+)
 from keras_gans.networks.dcgan import build_dcgan_discriminator, build_dcgan_generator
 from keras_gans.networks.mlp import build_mlp_discriminator, build_mlp_generator
 from keras_gans.networks.patchgan import build_patchgan_discriminator

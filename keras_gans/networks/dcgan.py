@@ -11,8 +11,7 @@ generator a layer that mixes the whole layout before upsampling. On MNIST after 
 
 import keras
 
-from keras_gans.networks.layers import (
-    batch_norm, conv_init, output_image, output_logits, upsampling_plan)
+from keras_gans.networks.layers import batch_norm, conv_init, output_image, output_logits, upsampling_plan
 
 
 def _up_block(x, width, kernel_size, strides):

@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_gans.errors import UsageError
 
+
 # Radford et al. initialise every weight from N(0, 0.02) and BatchNorm's scale from N(1, 0.02).
 def conv_init():
     return keras.initializers.RandomNormal(0.0, 0.02)

@@ -12,8 +12,7 @@ norm (`StyleModulation`), so one image can be translated in several ways (Almaha
 import keras
 
 from keras_gans.errors import UsageError
-from keras_gans.networks.layers import (
-    ReflectionPadding2D, StyleModulation, conv_init, instance_norm, output_image)
+from keras_gans.networks.layers import ReflectionPadding2D, StyleModulation, conv_init, instance_norm, output_image
 
 
 def resnet_blocks_for(image_size):

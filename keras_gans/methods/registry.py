@@ -1,0 +1,69 @@
+"""The methods by name: what each registers about itself, and `build`, the Python entry point.
+
+A method module declares its options dataclass, its model class and a builder of its networks,
+and registers them under the name `--method` takes. Nothing else in the package lists methods.
+"""
+
+import dataclasses
+from typing import Callable
+
+from keras_gans.methods.base import make_optimizer, training_options
+from keras_gans.options import ConfigError, validate
+
+DEFAULT_BATCH_SIZE = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    name: str
+    model: type                # the AdversarialModel subclass: what data it takes, what it serves
+    options: type              # its options dataclass, defaults and help included
+    build: Callable            # (options, image_shape, num_classes, seed) -> uncompiled model
+    summary: str               # one line for --help
+    batch_size: int = DEFAULT_BATCH_SIZE  # for data without a recipe
+
+    def option_names(self):
+        return {field.name for field in dataclasses.fields(self.options)}
+
+
+METHODS = {}
+
+
+def register(name, model, options, build, summary, batch_size=DEFAULT_BATCH_SIZE):
+    METHODS[name] = Method(name, model, options, build, summary, batch_size)
+
+
+def get_method(name):
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
+
+
+def model_options(options):
+    """The options a method's model constructor takes (its `train` stage fields)."""
+    return training_options(options)
+
+
+def compile_model(model, options, jit_compile=False):
+    """Compiles `model` with one optimizer per player as `options` declare them."""
+    model.compile(jit_compile=jit_compile,
+                  **{name: make_optimizer(options, player.side)
+                     for name, player in model.players.items()})
+    return model
+
+
+def build(method, image_shape, num_classes=None, compile=True, seed=None, xla=False, **options):
+    """A model for `method`, with its declared defaults under `options` (any of its options).
+
+    >>> gan = keras_gans.build("dcgan", image_shape=(28, 28, 1))
+    """
+    spec = get_method(method)
+    unknown = sorted(set(options) - spec.option_names())
+    if unknown:
+        raise ConfigError(f"method {method!r} has no option {unknown[0]!r}; its options are "
+                          f"{', '.join(sorted(spec.option_names()))}")
+    resolved = spec.options(**validate(spec.options, options))
+    model = spec.build(resolved, tuple(image_shape), num_classes, seed)
+    return compile_model(model, resolved, xla) if compile else model

@@ -1,0 +1,83 @@
+"""Declared options: a method's (or a run's) settings as a dataclass whose fields carry their
+default, a one-line help, where the default comes from, and the values they accept.
+
+One declaration serves the YAML recipes, the command line (one flag per field) and the model:
+the name a user writes in a recipe is the flag and the attribute, with no renaming on the way.
+"""
+
+import dataclasses
+import types
+import typing
+
+from keras_gans.errors import UsageError
+
+
+class ConfigError(UsageError):
+    pass
+
+
+# Options an earlier version named otherwise, and their names now: a stored config.yaml or
+# .keras file that uses one is refused with the new name rather than with "unknown".
+RENAMED = {"n_critic": "d_steps", "loss": "adversarial_loss", "generator_steps": "g_steps"}
+
+
+def option(default, help, source=None, choices=None, minimum=None, stage="train"):
+    """A field of an options dataclass. `source` names the paper (or measurement) behind the
+    default; `choices` and `minimum` bound the values a user may give. `stage` says who reads
+    it: "build" (the network builders), "compile" (the optimizers) or "train" (the model's
+    constructor)."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "source": source, "choices": choices, "minimum": minimum, "stage": stage})
+
+
+def fields(options_class):
+    """The declared fields of an options dataclass, by name."""
+    return {field.name: field for field in dataclasses.fields(options_class)}
+
+
+def _allowed_types(hint):
+    return hint.__args__ if isinstance(hint, types.UnionType) else (hint,)
+
+
+def _type_names(allowed):
+    return " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+
+
+def coerce(field, hint, value):
+    """`value` checked against a field's type, choices and minimum; ints are taken for floats."""
+    allowed = _allowed_types(hint)
+    if value is None and type(None) in allowed:
+        return None
+    if float in allowed and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = float(value)
+    elif not any(isinstance(value, t) and not (t is int and isinstance(value, bool))
+                 for t in allowed if t is not type(None)):
+        raise ConfigError(f"config key {field.name!r} must be {_type_names(allowed)}, "
+                          f"got {value!r}")
+    choices, minimum = field.metadata.get("choices"), field.metadata.get("minimum")
+    if choices and value not in choices:
+        raise ConfigError(f"config key {field.name!r} must be one of {', '.join(map(str, choices))}"
+                          f", got {value!r}")
+    if minimum is not None and value is not None and value < minimum:
+        raise ConfigError(f"config key {field.name!r} must be at least {minimum}, got {value!r}")
+    return value
+
+
+def validate(options_class, values):
+    """`values` (a mapping) checked key by key against `options_class`; returns them coerced.
+
+    Unknown keys are not checked here: callers split a mapping between several declarations.
+    """
+    hints = typing.get_type_hints(options_class)
+    declared = fields(options_class)
+    return {key: coerce(declared[key], hints[key], value) for key, value in values.items()
+            if key in declared}
+
+
+def describe(field):
+    """The help line of a field: its help, its default and where the default comes from."""
+    text = field.metadata.get("help", "")
+    default = field.default
+    text += f" (default {'none' if default is None else default}"
+    source = field.metadata.get("source")
+    return text + (f"; {source})" if source else ")")
