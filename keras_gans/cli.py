@@ -36,13 +36,19 @@ def _flag(key):
     return "--" + key.replace("_", "-")
 
 
+def _number_or_word(text):
+    """An option that takes a count or a word (`--labelled 100`, `--labelled all`)."""
+    return int(text) if text.isdigit() else text
+
+
 def _add_declared(group, options_class, skip=()):
     """One flag per field of an options dataclass, typed and with its declared help."""
     hints = typing.get_type_hints(options_class)
     for key, field in fields(options_class).items():
         if key in skip:
             continue
-        kind = next(t for t in getattr(hints[key], "__args__", (hints[key],)) if t is not type(None))
+        kinds = [t for t in getattr(hints[key], "__args__", (hints[key],)) if t is not type(None)]
+        kind = _number_or_word if kinds == [int, str] else kinds[0]
         if kind is bool:
             group.add_argument(_flag(key), dest=key, action=argparse.BooleanOptionalAction,
                                default=None, help=describe(field))
@@ -131,7 +137,8 @@ def command_generate(args):
 
 def command_evaluate(args):
     """Scores an exported model with reference classifiers, by what it serves: samples of a
-    generator, labels kept by a conditional generator, or labels kept through a translation."""
+    generator, labels kept by a conditional generator, or labels kept through a translation;
+    and a run's exported classifier by its accuracy on the test images."""
     if args.n <= 0:
         raise UsageError(f"-n must be a positive number of images, got {args.n}")
     info = saved_model_info(args.model)
@@ -148,6 +155,9 @@ def command_evaluate(args):
     print(f"{args.n} samples of {args.model} on {data}'s reference classifier: {scores}")
     if info.num_classes:
         print(f"samples drawn per class: {evaluation.score_labels(info.path, data, args.n, args.seed)}")
+    classifier = os.path.join(args.model, "export", "classifier")
+    if os.path.isdir(classifier):
+        print(f"classifier on {data}'s test images: {evaluation.score_classifier(classifier, data)}")
 
 
 def command_translate(args):

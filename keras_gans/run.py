@@ -12,6 +12,7 @@ import sys
 
 import keras
 import tensorflow as tf
+import yaml
 
 from keras_gans import callbacks as gan_callbacks
 from keras_gans import config as config_lib
@@ -67,6 +68,21 @@ def _refuse_to_overwrite(run_dir):
             "with a new folder")
 
 
+def _record_manifest(manifest, path, resume):
+    """Writes what the data chose (a labelled subset) beside the config. On resume the data must
+    choose the same, or the run would go on with other data."""
+    if resume and os.path.exists(path):
+        with open(path) as f:
+            if yaml.safe_load(f) != manifest:
+                raise UsageError(f"{path} records other data than this run would train on; "
+                                 "resume with the same data, seed and options")
+        return
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        yaml.safe_dump(manifest, f, default_flow_style=None)
+    os.replace(tmp, path)
+
+
 def _is_chief(strategy):
     resolver = getattr(strategy, "cluster_resolver", None)
     return resolver is None or resolver.task_type in (None, "chief") or (
@@ -113,6 +129,8 @@ def _train(config, resume, verbose):
     os.makedirs(run_dir, exist_ok=True)
     checkpoints = os.path.join(run_dir, "checkpoints")
     config_lib.save(config, os.path.join(run_dir, "config.yaml"))
+    if data.manifest:
+        _record_manifest(data.manifest, os.path.join(run_dir, "data.yaml"), resume)
 
     history = os.path.join(run_dir, "history.csv")
     callback_list = [

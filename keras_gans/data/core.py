@@ -29,6 +29,7 @@ class ImageData:
     num_examples: int
     num_classes: int | None
     class_names: list | None
+    manifest: dict | None = None  # what a run must record to be reproduced (a labelled subset)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -83,6 +83,29 @@ def training_options(options):
             if field.metadata.get("stage") == "train"}
 
 
+def frozen_copy(network):
+    """A non-trainable clone of `network` with its weights: where a moving average starts."""
+    copy = keras.models.clone_model(network)
+    copy.name = f"ema_{network.name}"
+    copy.set_weights(network.get_weights())
+    copy.trainable = False
+    return copy
+
+
+def update_moving_average(average, network, step, decay):
+    """average = d * average + (1 - d) * network, with d warming up as (1 + t) / (10 + t) after
+    update t (`step`, an optimizer's iteration count).
+
+    The warm-up lets the average follow the fast early changes instead of dragging the random
+    initialisation along for thousands of steps.
+    """
+    step = ops.cast(step, "float32")
+    decay = ops.minimum(decay, (1.0 + step) / (10.0 + step))
+    for mean, weight in zip(average.variables, network.variables):
+        if keras.backend.is_float_dtype(mean.dtype):  # not the noise layers' seed states
+            mean.assign(decay * mean + (1.0 - decay) * ops.cast(weight, mean.dtype))
+
+
 class AdversarialModel(keras.Model):
     """Base of every method: players, each trained by its own optimizer.
 

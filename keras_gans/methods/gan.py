@@ -30,7 +30,15 @@ from keras_gans import losses, networks
 from keras_gans.errors import UsageError
 from keras_gans.export import images_to_uint8
 from keras_gans.methods import registry
-from keras_gans.methods.base import DISCRIMINATOR, GENERATOR, AdversarialModel, OptimizerOptions, Player
+from keras_gans.methods.base import (
+    DISCRIMINATOR,
+    GENERATOR,
+    AdversarialModel,
+    OptimizerOptions,
+    Player,
+    frozen_copy,
+    update_moving_average,
+)
 from keras_gans.methods.constraints import GradientPenalty, WeightClipping
 from keras_gans.options import option
 
@@ -62,8 +70,57 @@ class GANOptions(OptimizerOptions):
                               minimum=0)
 
 
+class NoiseSampling:
+    """Sampling and export of a generator from noise, for a model with `generator`, `latent_dim`
+    and `ema_generator` (its moving average, or None)."""
+
+    def sample_latent(self, batch_size):
+        """Latent noise for this replica's share of the global batch (see `replica_share`)."""
+        return self.replica_share(keras.random.normal, batch_size, (self.latent_dim,))
+
+    @property
+    def sampling_generator(self):
+        """The generator used for samples and export: the EMA one when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def latent_noise(self, n, seed=None):
+        """`n` latent vectors as numpy, reproducible for a given seed."""
+        rng = np.random.default_rng(seed)
+        return rng.standard_normal((n, self.latent_dim)).astype("float32")
+
+    def generate_from_latent(self, z, batch_size=256):
+        """Images in [-1, 1] for the given latent vectors."""
+        return np.concatenate([
+            ops.convert_to_numpy(self.sampling_generator(z[i:i + batch_size], training=False))
+            for i in range(0, len(z), batch_size)
+        ]).astype("float32")
+
+    def generate(self, n, seed=None):
+        """`n` new images in [-1, 1], as a float32 numpy array (N, H, W, C)."""
+        return self.generate_from_latent(self.latent_noise(n, seed))
+
+    def preview_rows(self, seed=0, rows=8, columns=8):
+        """Fixed noise for a given seed, as (rows, columns, H, W, C)."""
+        images = self.generate(rows * columns, seed=seed)
+        return images.reshape((rows, columns) + images.shape[1:])
+
+    @property
+    def export_networks(self):
+        return [self.sampling_generator]
+
+    def serving_signatures(self):
+        """`serving_default`: z (float32 [batch, latent_dim]) -> images (uint8 [batch, H, W, C])."""
+        generator = self.sampling_generator
+
+        @tf.function(input_signature=[tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")])
+        def generate(z):
+            return {"images": images_to_uint8(generator(z, training=False))}
+
+        return {"serving_default": generate}
+
+
 @keras.saving.register_keras_serializable(package="keras_gans")
-class GAN(AdversarialModel):
+class GAN(NoiseSampling, AdversarialModel):
     """A generator of images from noise and a discriminator (or critic) of images, trained by
     the loop in the module docstring; `options` are the training fields of `Options`.
 
@@ -92,7 +149,7 @@ class GAN(AdversarialModel):
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(generator.inputs[0].shape[-1])
-        self.ema_generator = self._make_ema(generator) if self.ema_decay else None
+        self.ema_generator = frozen_copy(generator) if self.ema_decay else None
 
     @staticmethod
     def make_constraints(options):
@@ -157,10 +214,6 @@ class GAN(AdversarialModel):
         return 0.0, {}
 
     # ----------------------------------------------------------------- the update
-    def sample_latent(self, batch_size):
-        """Latent noise for this replica's share of the global batch (see `replica_share`)."""
-        return self.replica_share(keras.random.normal, batch_size, (self.latent_dim,))
-
     def per_update(self, tensor):
         """The d_steps strided batches of a step's images (or labels); see the module doc."""
         size = tensor.shape[0]
@@ -221,6 +274,12 @@ class GAN(AdversarialModel):
         self.update_ema()
         return {"g_loss": loss, **terms}
 
+    def update_ema(self):
+        """The generator's moving average after a generator update (see update_moving_average)."""
+        if self.ema_generator is not None:
+            update_moving_average(self.ema_generator, self.generator, self.g_optimizer.iterations,
+                                  self.ema_decay)
+
     @staticmethod
     def mean_terms(step_terms):
         """Each reported term averaged over the discriminator's updates of a step."""
@@ -238,71 +297,6 @@ class GAN(AdversarialModel):
         for _ in range(self.g_steps):
             g_terms = self.generator_update(ops.shape(reals[-1])[0], label_batches[-1])
         return self.record(**self.mean_terms(d_terms), **g_terms)
-
-    # ----------------------------------------------------------------- EMA generator
-    @staticmethod
-    def _make_ema(network):
-        ema = keras.models.clone_model(network)
-        ema.name = f"ema_{network.name}"
-        ema.set_weights(network.get_weights())
-        ema.trainable = False
-        return ema
-
-    def update_ema(self):
-        """ema = d * ema + (1 - d) * weights, with d warming up as (1 + t) / (10 + t).
-
-        The warm-up lets the average follow the fast early changes instead of dragging the
-        random initialisation along for thousands of steps.
-        """
-        if self.ema_generator is None:
-            return
-        step = ops.cast(self.g_optimizer.iterations, "float32")
-        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
-        for average, weight in zip(self.ema_generator.variables, self.generator.variables):
-            average.assign(decay * average + (1.0 - decay) * ops.cast(weight, average.dtype))
-
-    @property
-    def sampling_generator(self):
-        """The generator used for samples and export: the EMA one when there is one."""
-        return self.ema_generator if self.ema_generator is not None else self.generator
-
-    # ----------------------------------------------------------------- sampling
-    def latent_noise(self, n, seed=None):
-        """`n` latent vectors as numpy, reproducible for a given seed."""
-        rng = np.random.default_rng(seed)
-        return rng.standard_normal((n, self.latent_dim)).astype("float32")
-
-    def generate_from_latent(self, z, batch_size=256):
-        """Images in [-1, 1] for the given latent vectors."""
-        return np.concatenate([
-            ops.convert_to_numpy(self.sampling_generator(z[i:i + batch_size], training=False))
-            for i in range(0, len(z), batch_size)
-        ]).astype("float32")
-
-    def generate(self, n, seed=None):
-        """`n` new images in [-1, 1], as a float32 numpy array (N, H, W, C)."""
-        return self.generate_from_latent(self.latent_noise(n, seed))
-
-    def preview_rows(self, seed=0, rows=8, columns=8):
-        """Fixed noise for a given seed, as (rows, columns, H, W, C)."""
-        images = self.generate(rows * columns, seed=seed)
-        return images.reshape((rows, columns) + images.shape[1:])
-
-    # ----------------------------------------------------------------- export
-    @property
-    def export_networks(self):
-        return [self.sampling_generator]
-
-    def serving_signatures(self):
-        """`serving_default`: z (float32 [batch, latent_dim]) -> images (uint8 [batch, H, W, C])."""
-        generator = self.sampling_generator
-
-        @tf.function(input_signature=[tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")])
-        def generate(z):
-            return {"images": images_to_uint8(generator(z, training=False))}
-
-        return {"serving_default": generate}
-
 
 # --------------------------------------------------------------------- the registered methods
 @dataclasses.dataclass

@@ -17,7 +17,14 @@ import numpy as np
 from keras_gans.data import DataError
 from keras_gans.data.sources import PAIRS
 from keras_gans.errors import UsageError
-from keras_gans.export import images_to_uint8, load_translation, sample_saved_model, saved_model_info, uint8_to_images
+from keras_gans.export import (
+    images_to_uint8,
+    load_saved_model,
+    load_translation,
+    sample_saved_model,
+    saved_model_info,
+    uint8_to_images,
+)
 from keras_gans.metrics.classifier import classifier_scores
 from keras_gans.metrics.reference import real_images, reference_classifier
 
@@ -38,6 +45,35 @@ class LabelAccuracy:
     def __str__(self):
         return (f"label kept {self.overall:.1%} overall, worst class {int(self.per_class.argmin())} "
                 f"at {self.worst:.1%}")
+
+
+@dataclasses.dataclass
+class ClassifierAccuracy:
+    """An exported classifier's share of right answers on test images, and per class."""
+    accuracy: float
+    images: int
+    per_class: LabelAccuracy
+
+    def __str__(self):
+        worst = self.per_class.per_class
+        return (f"accuracy {self.accuracy:.2%} on {self.images} images, worst class "
+                f"{int(worst.argmin())} at {worst.min():.1%}")
+
+
+def score_classifier(path, data, n=100_000):
+    """ClassifierAccuracy of an exported classifier (`images` uint8 -> `labels`) on up to `n`
+    of `data`'s test images (its whole test split by default)."""
+    serve = load_saved_model(path).signatures["serving_default"]
+    size, _, channels = serve.structured_input_signature[1]["images"].shape[1:]
+    images, labels = real_images(data, size, channels, n=n)
+    predicted = np.concatenate([
+        serve(images=images_to_uint8(images[start:start + 500]))["labels"].numpy()
+        for start in range(0, len(images), 500)])
+    num_classes = int(load_saved_model(path).num_classes.numpy())
+    per_class = np.array([np.mean(predicted[labels == k] == k) if np.any(labels == k) else np.nan
+                          for k in range(num_classes)])
+    return ClassifierAccuracy(float(np.mean(predicted == labels)), len(labels),
+                              LabelAccuracy(per_class))
 
 
 def score_samples(path, data, n=2000, seed=0):

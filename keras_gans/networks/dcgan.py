@@ -38,11 +38,12 @@ def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4
     return keras.Model(z, output_image(x), name=name)
 
 
-def discriminator_features(images, filters=64, kernel_size=4, normalization="batch"):
+def discriminator_features(images, filters=64, kernel_size=4, normalization="batch", dropout=0.0):
     """The stride-2 ladder down to the base size, flattened; widths double on the way.
 
     `normalization`: "batch" (DCGAN), "layer" or None (critics with a gradient penalty: the
-    penalty is per sample, which BatchNorm's batch statistics would break).
+    penalty is per sample, which BatchNorm's batch statistics would break). `dropout` after each
+    layer while training (a classifier of few labels).
     """
     _, doublings = upsampling_plan(images.shape[1])
     x = images
@@ -55,6 +56,8 @@ def discriminator_features(images, filters=64, kernel_size=4, normalization="bat
         elif i > 0 and normalization == "layer":
             x = keras.layers.LayerNormalization(axis=(1, 2, 3))(x)
         x = keras.layers.LeakyReLU(0.2)(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout)(x)
     return keras.layers.Flatten()(x)
 
 
