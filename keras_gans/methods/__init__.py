@@ -1,7 +1,7 @@
 """The training algorithms. Each module declares its options and registers its methods; importing
 it here is all that adding a method takes outside its own files."""
 
-from keras_gans.methods import conditional, extended_cyclegan, gan, wgan  # noqa: F401 (registers)
+from keras_gans.methods import conditional, extended_cyclegan, gan, sgan, wgan  # noqa: F401 (registers)
 from keras_gans.methods.base import AdversarialModel, Player
 from keras_gans.methods.conditional import ACGAN, ConditionalGAN
 from keras_gans.methods.cyclegan import CycleGAN, ImagePool

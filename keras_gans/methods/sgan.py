@@ -1,0 +1,375 @@
+"""The semi-supervised GAN (Odena 2016; Salimans et al. 2016): a discriminator that tells the N
+classes of the data and "fake" apart learns to classify from few labels, helped by unlabelled
+images and a generator.
+
+The discriminator outputs N class logits l; "fake" is an (N+1)-th class whose logit is fixed at
+0, so with Z = sum(exp(l)), D(x) = P(real) = Z / (Z + 1) and the class probabilities are
+softmax(l): no softmax is taken twice. One train step, as Salimans et al.'s code:
+
+    update D on   cross-entropy(softmax(l(x_lab)), y)                        labelled batch
+                + w/2 (-log D(x_unl) - log(1 - D(G(z))))                     unlabelled and fake
+    update G by feature matching: |mean f(x_unl) - mean f(G(z))|^2, f the discriminator's
+    last hidden layer (or, with generator_loss: non_saturating, -log D(G(z)))
+
+`--labelled N` keeps the labels of N training images, balanced over the classes and fixed by the
+seed; every other training image is used without its label.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_gans import networks
+from keras_gans.data import DataError, load_dataset
+from keras_gans.export import uint8_to_images
+from keras_gans.methods import registry
+from keras_gans.methods.base import (
+    DISCRIMINATOR,
+    GENERATOR,
+    AdversarialModel,
+    Export,
+    OptimizerOptions,
+    Player,
+    _replica_context,
+    frozen_copy,
+    update_moving_average,
+)
+from keras_gans.methods.gan import NoiseSampling
+from keras_gans.options import ConfigError, option
+
+
+# --------------------------------------------------------------------- losses
+def class_cross_entropy(logits, labels):
+    """Mean cross-entropy of the N real classes: logsumexp(l) - l[y]."""
+    logits = ops.cast(logits, "float32")
+    chosen = ops.take_along_axis(logits, ops.cast(labels, "int32")[:, None], axis=1)[:, 0]
+    return ops.mean(ops.logsumexp(logits, axis=1) - chosen)
+
+
+def real_loss(logits):
+    """Mean -log D(x) for real images, D(x) = Z / (Z + 1): softplus(lse) - lse."""
+    lse = ops.logsumexp(ops.cast(logits, "float32"), axis=1)
+    return ops.mean(ops.softplus(lse) - lse)
+
+
+def fake_loss(logits):
+    """Mean -log(1 - D(x)) for generated images, 1 - D(x) = 1 / (Z + 1): softplus(lse)."""
+    return ops.mean(ops.softplus(ops.logsumexp(ops.cast(logits, "float32"), axis=1)))
+
+
+def real_probability(logits):
+    """Mean D(x) = Z / (Z + 1), the sigmoid of logsumexp(l)."""
+    return ops.mean(ops.sigmoid(ops.logsumexp(ops.cast(logits, "float32"), axis=1)))
+
+
+def feature_matching(real_features, fake_features):
+    """Mean squared distance between the batch means of two feature sets. Under tf.distribute
+    the means are the global batch's (see `global_mean`)."""
+    real_mean, fake_mean = (global_mean(ops.cast(f, "float32")) for f in (real_features, fake_features))
+    return ops.mean(ops.square(real_mean - fake_mean))
+
+
+def global_mean(values):
+    """The mean over the global batch of this replica's rows: the replicas' sums, all-reduced.
+
+    A per-replica mean would make a 2-replica step differ from one device's. The all-reduce
+    carries gradients: each replica's sum gets d(loss)/d(mean) / global batch, as on one device.
+    """
+    _, replicas = _replica_context()
+    if replicas == 1:
+        return ops.mean(values, axis=0)
+    total = tf.distribute.get_replica_context().all_reduce("sum", ops.sum(values, axis=0))
+    return total / ops.cast(ops.shape(values)[0] * replicas, values.dtype)
+
+
+# --------------------------------------------------------------------- options
+@dataclasses.dataclass
+class SGANOptions(OptimizerOptions):
+    labelled: int | str = option("all", "training images whose label is used: a number, balanced "
+                                 "over the classes and fixed by the seed, or all",
+                                 "Salimans et al. 2016 (100 on MNIST)", stage="data")
+    networks: str = option("conv", "conv (DCGAN ladders) or mlp (Salimans et al.'s MNIST "
+                           "networks: dense layers with Gaussian noise)", "Radford et al. 2015",
+                           choices=("conv", "mlp"), stage="build")
+    latent_dim: int = option(100, "size of the noise z", "Salimans et al. 2016", minimum=1,
+                             stage="build")
+    g_filters: int = option(64, "width of the generator's last hidden layer",
+                            "Radford et al. 2015", minimum=1, stage="build")
+    d_filters: int = option(64, "width of the classifier's first layer", "Radford et al. 2015",
+                            minimum=1, stage="build")
+    input_noise: float = option(0.3, "std of the Gaussian noise added to the classifier's "
+                                "input while it trains", "Salimans et al. 2016", minimum=0,
+                                stage="build")
+    dropout: float = option(0.5, "dropout after each of the conv classifier's layers",
+                            "Springenberg 2016", minimum=0, stage="build")
+    generator_loss: str = option("feature_matching", "feature_matching or non_saturating",
+                                 "Salimans et al. 2016",
+                                 choices=("feature_matching", "non_saturating"))
+    unlabelled_weight: float = option(1.0, "weight of the real-vs-fake terms against the "
+                                      "labelled cross-entropy", "Salimans et al. 2016",
+                                      minimum=0)
+    ema_decay: float = option(0.999, "decay of the moving averages of the generator and the "
+                              "classifier that samples, export and evaluation use",
+                              "Salimans et al. 2016 (classifier); Karras et al. 2018", minimum=0)
+
+
+# --------------------------------------------------------------------- networks
+def build_classifier(image_shape, num_classes, filters=64, input_noise=0.3, dropout=0.5,
+                     name="classifier"):
+    """images -> (N class logits, features): the DCGAN discriminator's ladder without
+    normalisation (feature matching compares batch means, which BatchNorm would fix), Gaussian
+    noise on the input and dropout after each layer while training (the few labels are easy to
+    memorise otherwise)."""
+    images = keras.Input(image_shape, name="images")
+    x = keras.layers.GaussianNoise(input_noise)(images) if input_noise else images
+    features = networks.dcgan.discriminator_features(x, filters, normalization=None,
+                                                     dropout=dropout)
+    logits = keras.layers.Dense(num_classes, kernel_initializer=networks.layers.conv_init())(
+        features)
+    return keras.Model(images, [networks.layers.output_logits(logits),
+                                networks.layers.output_logits(features, name="features")],
+                       name=name)
+
+
+def build_mlp_classifier(image_shape, num_classes, units=(1000, 500, 250, 250, 250),
+                         input_noise=0.3, hidden_noise=0.5, name="classifier"):
+    """Salimans et al.'s MNIST discriminator: dense ReLU layers, each input perturbed by
+    Gaussian noise while training; the features are the last hidden layer's."""
+    images = keras.Input(image_shape, name="images")
+    x = keras.layers.Flatten()(images)
+    for i, width in enumerate(units):
+        noise = input_noise if i == 0 else hidden_noise
+        x = keras.layers.GaussianNoise(noise)(x) if noise else x
+        x = keras.layers.Dense(width, activation="relu")(x)
+    features = x
+    x = keras.layers.GaussianNoise(hidden_noise)(x) if hidden_noise else x
+    logits = keras.layers.Dense(num_classes)(x)
+    return keras.Model(images, [networks.layers.output_logits(logits),
+                                networks.layers.output_logits(features, name="features")],
+                       name=name)
+
+
+def build_mlp_generator(image_shape, latent_dim=100, units=(500, 500), name="generator"):
+    """Salimans et al.'s MNIST generator: dense softplus layers with BatchNorm."""
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    for width in units:
+        x = keras.layers.Dense(width, use_bias=False)(x)
+        x = keras.layers.Activation("softplus")(networks.layers.batch_norm()(x))
+    x = keras.layers.Dense(int(np.prod(image_shape)))(x)
+    return keras.Model(z, networks.layers.output_image(keras.layers.Reshape(image_shape)(x)),
+                       name=name)
+
+
+# --------------------------------------------------------------------- data
+def choose_labelled(labels, labelled, num_classes, seed):
+    """Indices of the training images whose label is kept: `labelled` of them, balanced over the
+    classes (the first classes take one more when it does not divide), drawn with `seed`; every
+    index for "all"."""
+    if labelled == "all":
+        return np.arange(len(labels))
+    if isinstance(labelled, str):
+        if not labelled.isdigit():
+            raise ConfigError(f"labelled must be a number of images or all, got {labelled!r}")
+        labelled = int(labelled)
+    if labelled < num_classes:
+        raise ConfigError(f"labelled {labelled} is fewer than the {num_classes} classes; keep at "
+                          "least one label per class")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for k in range(num_classes):
+        of_class = np.flatnonzero(labels == k)
+        wanted = labelled // num_classes + (k < labelled % num_classes)
+        if len(of_class) < wanted:
+            raise DataError(f"class {k} has {len(of_class)} training images, fewer than the "
+                            f"{wanted} labels asked of it; lower labelled")
+        chosen.append(rng.permutation(of_class)[:wanted])
+    return np.sort(np.concatenate(chosen))
+
+
+def semi_supervised_batches(source, chosen, batch_size, seed):
+    """((labelled images, labels), unlabelled images) per step from an unbatched, fixed-order
+    source of (image, label): the chosen examples, reshuffled and repeated, beside every other
+    example (all of them when every label is kept) without its label. An epoch is one pass over
+    the unlabelled images."""
+    keep = np.zeros(source.num_examples, bool)
+    keep[chosen] = True
+    mask = tf.constant(keep)
+
+    def is_labelled(index, example):
+        return mask[index]
+
+    def is_unlabelled(index, example):
+        return tf.logical_not(mask[index])
+
+    def example_of(index, example):
+        return example
+
+    def image_of(index, example):
+        return example[0]
+
+    examples = source.dataset.unbatch().enumerate()
+    labelled = (examples.filter(is_labelled).map(example_of).cache()
+                .shuffle(len(chosen), seed=seed).repeat().batch(batch_size, drop_remainder=True))
+    others = examples if keep.all() else examples.filter(is_unlabelled)
+    unlabelled = (others.map(image_of).shuffle(min(source.num_examples, 60_000), seed=seed + 1)
+                  .batch(batch_size, drop_remainder=True))
+    steps = (source.num_examples if keep.all() else source.num_examples - len(chosen)) // batch_size
+    return (tf.data.Dataset.zip((labelled, unlabelled))
+            .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE))
+
+
+# --------------------------------------------------------------------- the model
+@keras.saving.register_keras_serializable(package="keras_gans")
+class SemiSupervisedGAN(NoiseSampling, AdversarialModel):
+    """A generator of images from noise and a discriminator that classifies N classes + fake,
+    trained by `fit` on batches ((labelled images, labels), unlabelled images); `options` are the
+    training fields of `Options`. `classify` and the `classifier` export use the moving average
+    of the discriminator."""
+
+    Options = SGANOptions
+    takes_labels = True
+
+    def __init__(self, generator, classifier, num_classes, seed=None, name=None, **options):
+        options = self.resolve_options(options)
+        super().__init__(seed=seed, name=name, metric_names=(
+            "d_loss", "g_loss", "d_real", "d_fake", "supervised", "unsupervised", "accuracy"))
+        self.generator_loss = options["generator_loss"]
+        self.unlabelled_weight = float(options["unlabelled_weight"])
+        self.ema_decay = float(options["ema_decay"])
+        self.num_classes = int(num_classes)
+        self.generator = generator
+        self.discriminator = classifier
+        self.latent_dim = int(generator.inputs[0].shape[-1])
+        self.ema_generator = frozen_copy(generator) if self.ema_decay else None
+        self.ema_discriminator = frozen_copy(classifier) if self.ema_decay else None
+
+    @classmethod
+    def training_data(cls, data, *, options, batch_size, image_size=None, channels=None, seed=None,
+                      augment=None):
+        if augment:
+            raise ConfigError("sgan trains without augmentation; drop augment")
+        source = load_dataset(data, image_size, batch_size=1, channels=channels, with_labels=True,
+                              shuffle=False)
+        labels = np.concatenate(list(source.dataset.map(lambda image, label: label)
+                                     .as_numpy_iterator()))
+        chosen = choose_labelled(labels, options.labelled, source.num_classes, seed or 0)
+        dataset = semi_supervised_batches(source, chosen, batch_size, seed or 0)
+        unlabelled = source.num_examples if len(chosen) == len(labels) else len(labels) - len(chosen)
+        return dataclasses.replace(source, dataset=dataset, num_examples=unlabelled,
+                                   manifest={"labelled": chosen.tolist()})
+
+    @property
+    def players(self):
+        return {"g_optimizer": Player(self.generator, GENERATOR),
+                "d_optimizer": Player(self.discriminator, DISCRIMINATOR)}
+
+    @property
+    def plot_panels(self):
+        return {"losses": ("loss", ("d_loss", "g_loss", "supervised", "unsupervised")),
+                "scores": ("mean D(x) = P(real)", ("d_real", "d_fake")),
+                "accuracy": ("labelled batch accuracy", ("accuracy",))}
+
+    def get_config(self):
+        config = {**super().get_config(), "num_classes": self.num_classes,
+                  **{key: getattr(self, key) for key in self.resolve_options({})}}
+        config["generator"] = keras.saving.serialize_keras_object(self.generator)
+        config["classifier"] = keras.saving.serialize_keras_object(self.discriminator)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for attribute in ("generator", "classifier"):
+            config[attribute] = keras.saving.deserialize_keras_object(config[attribute])
+        return cls(**config)
+
+    # ----------------------------------------------------------------- the update
+    def train_step(self, data):
+        # A dataset element ((labelled, labels), unlabelled), or train_on_batch's x and y.
+        (labelled, labels), unlabelled, _ = keras.utils.unpack_x_y_sample_weight(data)
+        batch_size = ops.shape(unlabelled)[0]
+        fake = self.generator(self.sample_latent(batch_size), training=True)
+        with tf.GradientTape() as tape:
+            labelled_logits, _ = self.discriminator(labelled, training=True)
+            real_logits, _ = self.discriminator(unlabelled, training=True)
+            fake_logits, _ = self.discriminator(fake, training=True)
+            supervised = class_cross_entropy(labelled_logits, labels)
+            unsupervised = 0.5 * (real_loss(real_logits) + fake_loss(fake_logits))
+            d_loss = supervised + self.unlabelled_weight * unsupervised
+            scaled = self.scale_loss(d_loss, self.d_optimizer)
+        self.apply_gradients(tape, scaled, self.d_optimizer, self.discriminator)
+
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.sample_latent(batch_size), training=True)
+            fake_logits_g, fake_features = self.discriminator(fake, training=True)
+            if self.generator_loss == "feature_matching":
+                _, real_features = self.discriminator(unlabelled, training=True)
+                g_loss = feature_matching(real_features, fake_features)
+            else:
+                g_loss = real_loss(fake_logits_g)
+            scaled = self.scale_loss(g_loss, self.g_optimizer)
+        self.apply_gradients(tape, scaled, self.g_optimizer, self.generator)
+        step = self.g_optimizer.iterations
+        if self.ema_decay:
+            update_moving_average(self.ema_generator, self.generator, step, self.ema_decay)
+            update_moving_average(self.ema_discriminator, self.discriminator, step, self.ema_decay)
+
+        predicted = ops.argmax(labelled_logits, axis=1)
+        return self.record(
+            d_loss=d_loss, g_loss=g_loss, supervised=supervised, unsupervised=unsupervised,
+            d_real=real_probability(real_logits), d_fake=real_probability(fake_logits),
+            accuracy=ops.mean(ops.cast(predicted == ops.cast(labels, predicted.dtype), "float32")))
+
+    # ----------------------------------------------------------------- classification
+    @property
+    def serving_classifier(self):
+        """The classifier used for `classify` and export: the moving average when there is one."""
+        return self.ema_discriminator if self.ema_discriminator is not None else self.discriminator
+
+    def classify(self, images, batch_size=500):
+        """Class probabilities (numpy, [N, num_classes]) of images in [-1, 1]."""
+        return np.concatenate([
+            ops.convert_to_numpy(ops.softmax(self.serving_classifier(
+                images[i:i + batch_size], training=False)[0], axis=-1))
+            for i in range(0, len(images), batch_size)])
+
+    def exports(self):
+        """The generator, and the classifier: images (uint8 [batch, H, W, C]) -> probabilities
+        (float32 [batch, N]) and labels (int32 [batch])."""
+        classifier = self.serving_classifier
+        image_shape = tuple(classifier.inputs[0].shape[1:])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, *image_shape], tf.uint8, name="images")])
+        def classify(images):
+            logits = classifier(uint8_to_images(images), training=False)[0]
+            return {"probabilities": tf.nn.softmax(tf.cast(logits, tf.float32)),
+                    "labels": tf.argmax(logits, axis=-1, output_type=tf.int32)}
+
+        return {**super().exports(),
+                "classifier": Export([classifier], {"serving_default": classify},
+                                     {"num_classes": self.num_classes})}
+
+
+def build(options, image_shape, num_classes=None, seed=None):
+    """A generator and an (N+1)-class classifier: DCGAN ladders, or Salimans et al.'s MLPs."""
+    if not num_classes:
+        raise ConfigError("sgan needs labelled data; use a labelled dataset such as mnist or a "
+                          "folder with one sub-folder per class")
+    if options.networks == "mlp":
+        generator = build_mlp_generator(image_shape, latent_dim=options.latent_dim)
+        classifier = build_mlp_classifier(image_shape, num_classes, input_noise=options.input_noise)
+    else:
+        generator = networks.build_dcgan_generator(image_shape, latent_dim=options.latent_dim,
+                                                   filters=options.g_filters)
+        classifier = build_classifier(image_shape, num_classes, filters=options.d_filters,
+                                      input_noise=options.input_noise, dropout=options.dropout)
+    return SemiSupervisedGAN(generator, classifier, num_classes, seed=seed,
+                             **registry.model_options(options))
+
+
+registry.register("sgan", SemiSupervisedGAN, SGANOptions, build,
+                  "semi-supervised GAN: a classifier of N classes + fake from few labels")
