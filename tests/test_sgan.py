@@ -191,8 +191,14 @@ def test_classify_and_the_classifier_export_agree(tmp_path):
                                       images_to_uint8(images)).numpy()).argmax(1))
 
 
-def test_keras_file_round_trip(tmp_path):
-    gan = small_sgan(unlabelled_weight=0.5, generator_loss="non_saturating")
+@pytest.mark.parametrize("networks", ["conv", "mlp"])
+def test_keras_file_round_trip(tmp_path, networks):
+    if networks == "conv":
+        gan = small_sgan(unlabelled_weight=0.5, generator_loss="non_saturating")
+    else:
+        gan = keras_gans.build("sgan", SHAPE, CLASSES, compile=False, seed=1, networks="mlp",
+                               unlabelled_weight=0.5, generator_loss="non_saturating")
+        assert any(isinstance(layer, sgan.WeightNormDense) for layer in gan.discriminator.layers)
     gan.compile()
     gan.train_on_batch(*batch())
     gan.save(tmp_path / "sgan.keras")

@@ -134,6 +134,35 @@ def build_classifier(image_shape, num_classes, filters=64, input_noise=0.3, drop
                        name=name)
 
 
+@keras.saving.register_keras_serializable(package="keras_gans")
+class WeightNormDense(keras.layers.Layer):
+    """A dense layer whose kernel is g * v / ||v|| per unit (Salimans and Kingma 2016): the
+    direction and the scale of each unit's weights learn apart, which lets Salimans et al.'s
+    classifier train at a learning rate of 3e-3."""
+
+    def __init__(self, units, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        self.direction = self.add_weight(shape=(input_shape[-1], self.units), name="direction",
+                                         initializer=keras.initializers.RandomNormal(0.0, 0.05))
+        self.scale = self.add_weight(shape=(self.units,), initializer="ones", name="scale")
+        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        norms = ops.sqrt(ops.sum(ops.square(self.direction), axis=0) + 1e-12)
+        return self.activation(ops.matmul(inputs, self.direction * (self.scale / norms)) + self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": keras.activations.serialize(self.activation)}
+
+
 def build_mlp_classifier(image_shape, num_classes, units=(1000, 500, 250, 250, 250),
                          input_noise=0.3, hidden_noise=0.5, name="classifier"):
     """Salimans et al.'s MNIST discriminator: dense ReLU layers, each input perturbed by
@@ -143,10 +172,10 @@ def build_mlp_classifier(image_shape, num_classes, units=(1000, 500, 250, 250, 2
     for i, width in enumerate(units):
         noise = input_noise if i == 0 else hidden_noise
         x = keras.layers.GaussianNoise(noise)(x) if noise else x
-        x = keras.layers.Dense(width, activation="relu")(x)
+        x = WeightNormDense(width, activation="relu")(x)
     features = x
     x = keras.layers.GaussianNoise(hidden_noise)(x) if hidden_noise else x
-    logits = keras.layers.Dense(num_classes)(x)
+    logits = WeightNormDense(num_classes)(x)
     return keras.Model(images, [networks.layers.output_logits(logits),
                                 networks.layers.output_logits(features, name="features")],
                        name=name)
