@@ -24,8 +24,8 @@ RENAMED = {"n_critic": "d_steps", "loss": "adversarial_loss", "generator_steps":
 def option(default, help, source=None, choices=None, minimum=None, stage="train"):
     """A field of an options dataclass. `source` names the paper (or measurement) behind the
     default; `choices` and `minimum` bound the values a user may give. `stage` says who reads
-    it: "build" (the network builders), "compile" (the optimizers) or "train" (the model's
-    constructor)."""
+    it: "data" (the method's training_data), "build" (the network builders), "compile" (the
+    optimizers) or "train" (the model's constructor)."""
     return dataclasses.field(default=default, metadata={
         "help": help, "source": source, "choices": choices, "minimum": minimum, "stage": stage})
 

@@ -230,7 +230,7 @@ def test_every_option_is_declared_with_help_source_stage_and_a_valid_default(met
     hints = typing.get_type_hints(options_class)
     for key, field in fields(options_class).items():
         assert field.metadata["help"] and field.metadata["source"], key
-        assert field.metadata["stage"] in ("build", "compile", "train"), key
+        assert field.metadata["stage"] in ("data", "build", "compile", "train"), key
         assert coerce(field, hints[key], field.default) == field.default, key
     assert not set(config_lib.RUN_KEYS) & get_method(method).option_names()
 

@@ -117,6 +117,7 @@ class AdversarialModel(keras.Model):
     Options = OptimizerOptions
     takes_labels = False   # batches are (images, int labels)
     unpaired = False       # batches are (images_a, images_b)
+    network_arguments = {}  # constructor arguments that are networks: argument -> attribute
 
     def __init__(self, seed=None, metric_names=(), **kwargs):
         super().__init__(**kwargs)
@@ -193,7 +194,21 @@ class AdversarialModel(keras.Model):
 
     # ----------------------------------------------------------------- compile and config
     def get_config(self):
-        return {"name": self.name, "seed": self.seed}
+        """The constructor's arguments: name, seed, the training options and the networks."""
+        config = {"name": self.name, "seed": self.seed,
+                  **{key: getattr(self, key) for key in self.resolve_options({})}}
+        for argument, attribute in self.network_arguments.items():
+            network = getattr(self, attribute)
+            config[argument] = None if network is None else keras.saving.serialize_keras_object(network)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for argument in cls.network_arguments:
+            if config.get(argument) is not None:
+                config[argument] = keras.saving.deserialize_keras_object(config[argument])
+        return cls(**config)
 
     def compile(self, jit_compile=False, run_eagerly=False, **optimizers):
         """Takes one optimizer per player (`g_optimizer=`, `d_optimizer=`, ...).

@@ -145,7 +145,8 @@ class CycleGAN(AdversarialModel):
 
     Options = CycleGANOptions
     unpaired = True
-    NETWORKS = ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b")
+    network_arguments = {name: name for name in ("generator_ab", "generator_ba", "discriminator_a",
+                                                 "discriminator_b")}
 
     def __init__(self, generator_ab, generator_ba, discriminator_a, discriminator_b, seed=None,
                  name=None, **options):
@@ -191,21 +192,6 @@ class CycleGAN(AdversarialModel):
         return {"losses": ("least-squares loss", adversarial),
                 "terms": ("unweighted term", tuple(n for n in self.metric_names
                                                    if n not in adversarial))}
-
-    def get_config(self):
-        config = {**super().get_config(), **{key: getattr(self, key)
-                                             for key in self.resolve_options({})}}
-        for attribute in self.NETWORKS:
-            config[attribute] = keras.saving.serialize_keras_object(getattr(self, attribute))
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for attribute in cls.NETWORKS:
-            if config.get(attribute) is not None:
-                config[attribute] = keras.saving.deserialize_keras_object(config[attribute])
-        return cls(**config)
 
     def compile(self, *args, **kwargs):
         """As AdversarialModel.compile; also notes the optimizers' rates before any decay."""

@@ -52,7 +52,7 @@ class ExtendedCycleGAN(CycleGAN):
     takes [images, code]); see the module docstring."""
 
     Options = ExtendedCycleGANOptions
-    NETWORKS = CycleGAN.NETWORKS + ("style_encoder",)
+    network_arguments = {**CycleGAN.network_arguments, "style_encoder": "style_encoder"}
 
     def __init__(self, generator_ab, generator_ba, discriminator_a, discriminator_b,
                  style_encoder=None, seed=None, name=None, **options):

@@ -130,6 +130,7 @@ class GAN(NoiseSampling, AdversarialModel):
     """
 
     Options = GANOptions
+    network_arguments = {"generator": "generator", "discriminator": "discriminator"}
 
     def __init__(self, generator, discriminator, seed=None, name=None, **options):
         options = self.resolve_options(options)
@@ -182,20 +183,6 @@ class GAN(NoiseSampling, AdversarialModel):
         scores = ("d_real", "d_fake")
         return {"losses": ("loss", tuple(n for n in self.metric_names if n not in scores)),
                 "scores": ("mean discriminator output", scores)}
-
-    def get_config(self):
-        config = {**super().get_config(), **{name: getattr(self, name) for name in
-                                             self.resolve_options({})}}
-        for attribute in ("generator", "discriminator"):
-            config[attribute] = keras.saving.serialize_keras_object(getattr(self, attribute))
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for attribute in ("generator", "discriminator"):
-            config[attribute] = keras.saving.deserialize_keras_object(config[attribute])
-        return cls(**config)
 
     # ----------------------------------------------------------------- hooks for conditioning
     def split_batch(self, data):

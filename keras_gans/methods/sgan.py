@@ -261,6 +261,7 @@ class SemiSupervisedGAN(NoiseSampling, AdversarialModel):
 
     Options = SGANOptions
     takes_labels = True
+    network_arguments = {"generator": "generator", "classifier": "discriminator"}
 
     def __init__(self, generator, classifier, num_classes, seed=None, name=None, **options):
         options = self.resolve_options(options)
@@ -303,18 +304,7 @@ class SemiSupervisedGAN(NoiseSampling, AdversarialModel):
                 "accuracy": ("labelled batch accuracy", ("accuracy",))}
 
     def get_config(self):
-        config = {**super().get_config(), "num_classes": self.num_classes,
-                  **{key: getattr(self, key) for key in self.resolve_options({})}}
-        config["generator"] = keras.saving.serialize_keras_object(self.generator)
-        config["classifier"] = keras.saving.serialize_keras_object(self.discriminator)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for attribute in ("generator", "classifier"):
-            config[attribute] = keras.saving.deserialize_keras_object(config[attribute])
-        return cls(**config)
+        return {**super().get_config(), "num_classes": self.num_classes}
 
     # ----------------------------------------------------------------- the update
     def train_step(self, data):
