@@ -70,9 +70,14 @@ class GANOptions(OptimizerOptions):
                               minimum=0)
 
 
-class NoiseSampling:
-    """Sampling and export of a generator from noise, for a model with `generator`, `latent_dim`
-    and `ema_generator` (its moving average, or None)."""
+class NoiseToImage:
+    """The players, sampling and export of a model with a `generator` from noise (of size
+    `latent_dim`, averaged in `ema_generator` or None) and a `discriminator` of images."""
+
+    @property
+    def players(self):
+        return {"g_optimizer": Player(self.generator, GENERATOR),
+                "d_optimizer": Player(self.discriminator, DISCRIMINATOR)}
 
     def sample_latent(self, batch_size):
         """Latent noise for this replica's share of the global batch (see `replica_share`)."""
@@ -120,7 +125,7 @@ class NoiseSampling:
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
-class GAN(NoiseSampling, AdversarialModel):
+class GAN(NoiseToImage, AdversarialModel):
     """A generator of images from noise and a discriminator (or critic) of images, trained by
     the loop in the module docstring; `options` are the training fields of `Options`.
 
@@ -172,11 +177,6 @@ class GAN(NoiseSampling, AdversarialModel):
     @classmethod
     def batches_per_step(cls, options):
         return options.d_steps
-
-    @property
-    def players(self):
-        return {"g_optimizer": Player(self.generator, GENERATOR),
-                "d_optimizer": Player(self.discriminator, DISCRIMINATOR)}
 
     @property
     def plot_panels(self):

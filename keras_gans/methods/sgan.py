@@ -27,17 +27,14 @@ from keras_gans.data import DataError, load_dataset
 from keras_gans.export import uint8_to_images
 from keras_gans.methods import registry
 from keras_gans.methods.base import (
-    DISCRIMINATOR,
-    GENERATOR,
     AdversarialModel,
     Export,
     OptimizerOptions,
-    Player,
     _replica_context,
     frozen_copy,
     update_moving_average,
 )
-from keras_gans.methods.gan import NoiseSampling
+from keras_gans.methods.gan import NoiseToImage
 from keras_gans.options import ConfigError, option
 
 
@@ -253,7 +250,7 @@ def semi_supervised_batches(source, chosen, batch_size, seed):
 
 # --------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable(package="keras_gans")
-class SemiSupervisedGAN(NoiseSampling, AdversarialModel):
+class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
     """A generator of images from noise and a discriminator that classifies N classes + fake,
     trained by `fit` on batches ((labelled images, labels), unlabelled images); `options` are the
     training fields of `Options`. `classify` and the `classifier` export use the moving average
@@ -291,11 +288,6 @@ class SemiSupervisedGAN(NoiseSampling, AdversarialModel):
         unlabelled = source.num_examples if len(chosen) == len(labels) else len(labels) - len(chosen)
         return dataclasses.replace(source, dataset=dataset, num_examples=unlabelled,
                                    manifest={"labelled": chosen.tolist()})
-
-    @property
-    def players(self):
-        return {"g_optimizer": Player(self.generator, GENERATOR),
-                "d_optimizer": Player(self.discriminator, DISCRIMINATOR)}
 
     @property
     def plot_panels(self):
