@@ -25,14 +25,13 @@ def measure(args):
     from keras_gans.run import build_model, load_data
 
     # The shipped recipe for the method and data when there is one, as `train.py` would run it.
-    config = config_lib.resolve(dict(
-        method=args.method, data=args.data, batch_size=args.batch_size,
-        image_size=args.image_size, xla=args.xla))
+    config = config_lib.resolve(
+        dict(method=args.method, data=args.data, batch_size=args.batch_size, image_size=args.image_size, xla=args.xla)
+    )
     keras.utils.set_random_seed(config.seed)
     data = load_data(config)
     model = build_model(config, data)
-    images_per_step = config.batch_size * get_method(config.method).model.batches_per_step(
-        config.options)
+    images_per_step = config.batch_size * get_method(config.method).model.batches_per_step(config.options)
     dataset = data.dataset.repeat()
     # shuffle=False: the tf.data pipeline shuffles, as in `train`.
     model.fit(dataset, epochs=1, steps_per_epoch=args.warmup, shuffle=False, verbose=0)
@@ -42,20 +41,34 @@ def measure(args):
             self.start = time.perf_counter()
 
     clock = Clock()
-    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, shuffle=False, verbose=0,
-              callbacks=[clock])
+    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, shuffle=False, verbose=0, callbacks=[clock])
     seconds = time.perf_counter() - clock.start
-    return {"method": args.method, "data": args.data, "batch_size": config.batch_size,
-            "xla": args.xla, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-            "images_per_second": round(args.steps * images_per_step / seconds, 1)}
+    return {
+        "method": args.method,
+        "data": args.data,
+        "batch_size": config.batch_size,
+        "xla": args.xla,
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "images_per_second": round(args.steps * images_per_step / seconds, 1),
+    }
 
 
 def compare(args):
     """Each setting in its own process: oneDNN is fixed when TensorFlow loads."""
     for onednn in ("1", "0"):
         for xla in (False, True):
-            command = [sys.executable, __file__, "--method", args.method, "--data", args.data,
-                       "--steps", str(args.steps), "--warmup", str(args.warmup)]
+            command = [
+                sys.executable,
+                __file__,
+                "--method",
+                args.method,
+                "--data",
+                args.data,
+                "--steps",
+                str(args.steps),
+                "--warmup",
+                str(args.warmup),
+            ]
             command += ["--xla"] if xla else []
             for flag, value in (("--batch-size", args.batch_size), ("--image-size", args.image_size)):
                 command += [flag, str(value)] if value else []

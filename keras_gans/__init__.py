@@ -48,8 +48,20 @@ from keras_gans.run import train  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
-    "ACGAN", "AdversarialModel", "ConditionalGAN", "CycleGAN", "ExtendedCycleGAN", "GAN", "WGAN",
+    "ACGAN",
+    "AdversarialModel",
+    "ConditionalGAN",
+    "CycleGAN",
+    "ExtendedCycleGAN",
+    "GAN",
+    "WGAN",
     "WGANGP",
-    "build", "callbacks", "data",
-    "export_generator", "losses", "metrics", "networks", "train",
+    "build",
+    "callbacks",
+    "data",
+    "export_generator",
+    "losses",
+    "metrics",
+    "networks",
+    "train",
 ]

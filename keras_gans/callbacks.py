@@ -24,12 +24,13 @@ def tile(rows):
     rows = rows if rows.dtype == np.uint8 else to_uint8(rows)
     n_rows, n_cols, height, width, channels = rows.shape
     gutter = 1
-    grid = np.full((n_rows * (height + gutter) - gutter, n_cols * (width + gutter) - gutter,
-                    channels), 128, dtype="uint8")
+    grid = np.full(
+        (n_rows * (height + gutter) - gutter, n_cols * (width + gutter) - gutter, channels), 128, dtype="uint8"
+    )
     for r in range(n_rows):
         for c in range(n_cols):
             top, left = r * (height + gutter), c * (width + gutter)
-            grid[top:top + height, left:left + width] = rows[r, c]
+            grid[top : top + height, left : left + width] = rows[r, c]
     return grid
 
 

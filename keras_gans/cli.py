@@ -50,12 +50,20 @@ def _add_declared(group, options_class, skip=()):
         kinds = [t for t in getattr(hints[key], "__args__", (hints[key],)) if t is not type(None)]
         kind = _number_or_word if kinds == [int, str] else kinds[0]
         if kind is bool:
-            group.add_argument(_flag(key), dest=key, action=argparse.BooleanOptionalAction,
-                               default=None, help=describe(field))
+            group.add_argument(
+                _flag(key), dest=key, action=argparse.BooleanOptionalAction, default=None, help=describe(field)
+            )
         else:
             choices = field.metadata.get("choices")
-            group.add_argument(_flag(key), dest=key, type=kind, default=None, choices=choices,
-                               metavar=None if choices else key.upper(), help=describe(field))
+            group.add_argument(
+                _flag(key),
+                dest=key,
+                type=kind,
+                default=None,
+                choices=choices,
+                metavar=None if choices else key.upper(),
+                help=describe(field),
+            )
 
 
 def _method_of(argv):
@@ -67,8 +75,7 @@ def _method_of(argv):
     if args.method:
         return args.method
     if args.config:
-        return config_lib.load_yaml(config_lib.config_file(args.config)).get(
-            "method", config_lib.TrainConfig.method)
+        return config_lib.load_yaml(config_lib.config_file(args.config)).get("method", config_lib.TrainConfig.method)
     return config_lib.TrainConfig.method
 
 
@@ -77,17 +84,22 @@ def train_parser(method_name, prog="keras-gans train"):
     method = get_method(method_name)
     methods = "\n".join(f"  {name:10} {spec.summary}" for name, spec in METHODS.items())
     parser = OneLineParser(
-        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=f"Train a GAN. Methods (--method NAME --help lists its options):\n{methods}")
+        prog=prog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"Train a GAN. Methods (--method NAME --help lists its options):\n{methods}",
+    )
     run = parser.add_argument_group("run")
-    run.add_argument("--config", help="a YAML recipe: a file, or a shipped recipe's name "
-                     "(default: the shipped recipe of the method and data, if any)")
-    run.add_argument("--resume", action="store_true",
-                     help="continue the run in --output from its last checkpoint")
+    run.add_argument(
+        "--config",
+        help="a YAML recipe: a file, or a shipped recipe's name "
+        "(default: the shipped recipe of the method and data, if any)",
+    )
+    run.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
     _add_declared(run, config_lib.TrainConfig, skip=("options",))
-    _add_declared(parser.add_argument_group(f"options of {method_name} (defaults from the "
-                                            "papers; a recipe may change them)"),
-                  method.options)
+    _add_declared(
+        parser.add_argument_group(f"options of {method_name} (defaults from the papers; a recipe may change them)"),
+        method.options,
+    )
     return parser
 
 
@@ -103,16 +115,19 @@ def parse_train_arguments(argv):
             raise UsageError(f"{flag} is now called {_flag(RENAMED[key])}")
         owners = [name for name, spec in METHODS.items() if key in spec.option_names()]
         if owners:
-            raise UsageError(f"{flag} is an option of {', '.join(owners)}, not of {method_name}; "
-                             f"drop it or pass --method {owners[0]}")
+            raise UsageError(
+                f"{flag} is an option of {', '.join(owners)}, not of {method_name}; "
+                f"drop it or pass --method {owners[0]}"
+            )
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     return args
 
 
 def command_train(args):
-    overrides = {key: value for key, value in vars(args).items()
-                 if key not in ("config", "resume") and value is not None}
+    overrides = {
+        key: value for key, value in vars(args).items() if key not in ("config", "resume") and value is not None
+    }
     if args.resume:
         if args.config:
             overrides = {**config_lib.load_yaml(config_lib.config_file(args.config)), **overrides}
@@ -130,7 +145,7 @@ def command_generate(args):
     columns = int(np.ceil(np.sqrt(args.n)))
     rows = int(np.ceil(args.n / columns))
     padded = np.zeros((rows * columns,) + images.shape[1:], "uint8")
-    padded[:args.n] = images
+    padded[: args.n] = images
     save_png(tile(padded.reshape((rows, columns) + images.shape[1:])), args.out)
     print(f"wrote {args.n} samples to {args.out}")
 
@@ -171,22 +186,20 @@ def command_translate(args):
     jobs = []  # (image file, PNG to write)
     for given in map(Path, args.inputs):
         if given.is_dir():
-            jobs += [(file, out / file.relative_to(given).with_suffix(".png"))
-                     for file in list_images(given)]
+            jobs += [(file, out / file.relative_to(given).with_suffix(".png")) for file in list_images(given)]
         elif given.is_file():
             jobs.append((given, out / f"{given.stem}.png"))
         else:
             raise UsageError(f"{given} is neither an image file nor a folder; pass images or folders")
     written = 0
     for start in range(0, len(jobs), args.batch_size):
-        chunk = [(read_image(file, size), target) for file, target in jobs[start:start + args.batch_size]]
+        chunk = [(read_image(file, size), target) for file, target in jobs[start : start + args.batch_size]]
         chunk = [(image, target) for image, target in chunk if image is not None]
         if not chunk:
             continue
         images = tf.constant(np.stack([image for image, _ in chunk]))
         if channels == 1:
-            images = tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(images, tf.float32))),
-                             tf.uint8)
+            images = tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(images, tf.float32))), tf.uint8)
         for translated, (_, target) in zip(serve(images=images)["images"].numpy(), chunk):
             save_png(translated, str(target))
         written += len(chunk)
@@ -200,8 +213,9 @@ def build_parser():
     parser = OneLineParser(prog="keras-gans", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     # Listed for --help; main parses train's arguments itself, with the method's own flags.
-    commands.add_parser("train", help="train a GAN (python train.py is the same; "
-                        "train --method NAME --help lists its options)")
+    commands.add_parser(
+        "train", help="train a GAN (python train.py is the same; train --method NAME --help lists its options)"
+    )
     generate = commands.add_parser("generate", help="draw a grid of samples from a run")
     generate.add_argument("--model", required=True, help="run folder or SavedModel folder")
     generate.add_argument("-n", type=int, default=64, help="number of samples")
@@ -246,8 +260,7 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; the last finished epoch is checkpointed: rerun with --resume",
-              file=sys.stderr)
+        print("interrupted; the last finished epoch is checkpointed: rerun with --resume", file=sys.stderr)
         return 130
     return 0
 

@@ -21,33 +21,33 @@ from keras_gans.options import RENAMED, ConfigError, fields, option, validate
 @dataclasses.dataclass
 class TrainConfig:
     method: str = option("dcgan", "training method", stage="run")
-    data: str = option("digits", "dataset: a registered name, tfds:NAME, folder:PATH, or "
-                       "PATH_A,PATH_B for translation", stage="run")
-    name: str | None = option(None, "run folder name under runs/; none: METHOD-DATA",
-                              stage="run")
+    data: str = option(
+        "digits", "dataset: a registered name, tfds:NAME, folder:PATH, or PATH_A,PATH_B for translation", stage="run"
+    )
+    name: str | None = option(None, "run folder name under runs/; none: METHOD-DATA", stage="run")
     output: str | None = option(None, "run folder; none: runs/NAME", stage="run")
-    image_size: int | None = option(None, "image size in pixels; none: the data's own (256 for "
-                                    "translation)", minimum=8, stage="run")
-    channels: int | None = option(None, "1 or 3; none: the data's own", choices=(1, 3),
-                                  stage="run")
+    image_size: int | None = option(
+        None, "image size in pixels; none: the data's own (256 for translation)", minimum=8, stage="run"
+    )
+    channels: int | None = option(None, "1 or 3; none: the data's own", choices=(1, 3), stage="run")
     epochs: int = option(20, "epochs to train", minimum=1, stage="run")
-    batch_size: int | None = option(None, "images per update; none: the method's (64, or 1 for "
-                                    "cyclegan)", minimum=1, stage="run")
-    steps_per_epoch: int | None = option(None, "train steps per epoch; none: one pass over the "
-                                         "data", minimum=1, stage="run")
-    seed: int = option(0, "seed of every random draw: weights, noise, data order", minimum=0,
-                       stage="run")
+    batch_size: int | None = option(
+        None, "images per update; none: the method's (64, or 1 for cyclegan)", minimum=1, stage="run"
+    )
+    steps_per_epoch: int | None = option(
+        None, "train steps per epoch; none: one pass over the data", minimum=1, stage="run"
+    )
+    seed: int = option(0, "seed of every random draw: weights, noise, data order", minimum=0, stage="run")
     augment: str | None = option(None, "jitter, affine or jitter+affine", stage="run")
-    strategy: str = option("auto", "auto, mirrored, multiworker or cpu",
-                           choices=("auto", "mirrored", "multiworker", "cpu"), stage="run")
+    strategy: str = option(
+        "auto", "auto, mirrored, multiworker or cpu", choices=("auto", "mirrored", "multiworker", "cpu"), stage="run"
+    )
     xla: bool = option(False, "jit-compile the train step with XLA", stage="run")
-    mixed_precision: bool = option(False, "float16 compute, float32 weights and outputs",
-                                   stage="run")
+    mixed_precision: bool = option(False, "float16 compute, float32 weights and outputs", stage="run")
     options: object = None  # the method's options dataclass
 
     def run_dir(self):
-        return self.output or os.path.join(
-            "runs", self.name or f"{self.method}-{_data_label(self.data)}")
+        return self.output or os.path.join("runs", self.name or f"{self.method}-{_data_label(self.data)}")
 
     def to_dict(self):
         """The flat mapping a user would write: run keys, then the method's options."""
@@ -70,13 +70,14 @@ def _data_label(data):
 def _refuse_key(key, method, source):
     """The one-line error for a key that is not one of `method`'s or a run's."""
     if key in RENAMED:
-        raise ConfigError(f"config key {key!r} in {source} is now called {RENAMED[key]!r}; "
-                          "rename it")
+        raise ConfigError(f"config key {key!r} in {source} is now called {RENAMED[key]!r}; rename it")
     owners = [name for name, spec in METHODS.items() if key in spec.option_names()]
     if owners:
-        raise ConfigError(f"config key {key!r} does not apply to method {method.name!r} (it is "
-                          f"{owners[0]}'s); remove it (this method takes "
-                          f"{', '.join(sorted(method.option_names()))})")
+        raise ConfigError(
+            f"config key {key!r} does not apply to method {method.name!r} (it is "
+            f"{owners[0]}'s); remove it (this method takes "
+            f"{', '.join(sorted(method.option_names()))})"
+        )
     known = [*RUN_KEYS, *sorted(method.option_names())]
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
@@ -104,11 +105,12 @@ def load_yaml(path):
         text = path.read_text() if hasattr(path, "read_text") else open(path).read()
         values = yaml.safe_load(text) or {}
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist; pass an existing YAML recipe or "
-                          f"a shipped one ({', '.join(recipes.names())})") from None
+        raise ConfigError(
+            f"config file {path} does not exist; pass an existing YAML recipe or "
+            f"a shipped one ({', '.join(recipes.names())})"
+        ) from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"config file {path} is not valid YAML ({str(error).splitlines()[0]})"
-                          ) from None
+        raise ConfigError(f"config file {path} is not valid YAML ({str(error).splitlines()[0]})") from None
     if not isinstance(values, dict):
         raise ConfigError(f"config file {path} must be a mapping of keys to values")
     return values

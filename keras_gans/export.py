@@ -62,8 +62,10 @@ def find_saved_model(path):
     for candidate in (path, os.path.join(path, "export", "generator")):
         if os.path.exists(os.path.join(candidate, "saved_model.pb")):
             return candidate
-    raise UsageError(f"{path} is neither a SavedModel nor a run folder with export/generator; "
-                     "pass a finished run folder or its export/generator")
+    raise UsageError(
+        f"{path} is neither a SavedModel nor a run folder with export/generator; "
+        "pass a finished run folder or its export/generator"
+    )
 
 
 def load_saved_model(path):
@@ -83,6 +85,7 @@ def _load_once(path, inode, mtime_ns):
 class SavedModelInfo:
     """What an exported model serves: its signatures' names and, for a conditional generator,
     its number of classes."""
+
     path: str
     signatures: tuple
     num_classes: int | None
@@ -105,12 +108,13 @@ def sample_saved_model(path, n, seed=0, labels=None, batch_size=500):
     serve = loaded.signatures["serving_default"]
     inputs = serve.structured_input_signature[1]
     if "z" not in inputs:
-        raise UsageError(f"{path} is not a generator of noise (it takes {', '.join(inputs)}); "
-                         "pass a GAN's run, or use translate for a CycleGAN")
+        raise UsageError(
+            f"{path} is not a generator of noise (it takes {', '.join(inputs)}); "
+            "pass a GAN's run, or use translate for a CycleGAN"
+        )
     if "label" in inputs:
         num_classes = int(loaded.num_classes.numpy())
-        labels = (np.arange(n) % num_classes if labels is None
-                  else np.broadcast_to(np.asarray(labels, "int32"), (n,)))
+        labels = np.arange(n) % num_classes if labels is None else np.broadcast_to(np.asarray(labels, "int32"), (n,))
         if labels.min() < 0 or labels.max() >= num_classes:
             raise UsageError(f"labels must lie in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}")
     elif labels is not None:
@@ -119,9 +123,9 @@ def sample_saved_model(path, n, seed=0, labels=None, batch_size=500):
     z = rng.standard_normal((n, inputs["z"].shape[-1])).astype("float32")
     batches = []
     for start in range(0, n, batch_size):
-        feed = {"z": tf.constant(z[start:start + batch_size])}
+        feed = {"z": tf.constant(z[start : start + batch_size])}
         if "label" in inputs:
-            feed["label"] = tf.constant(labels[start:start + batch_size], tf.int32)
+            feed["label"] = tf.constant(labels[start : start + batch_size], tf.int32)
         batches.append(serve(**feed)["images"].numpy())
     return np.concatenate(batches)
 
@@ -131,7 +135,9 @@ def load_translation(path, direction):
     shape (H, W, C) it takes: uint8 `images` in, uint8 `images` out."""
     signatures = load_saved_model(path).signatures
     if direction not in signatures:
-        raise UsageError(f"{path} has no {direction!r} signature, only {', '.join(signatures)}; "
-                         "pass a translation model (CycleGAN) and one of its directions")
+        raise UsageError(
+            f"{path} has no {direction!r} signature, only {', '.join(signatures)}; "
+            "pass a translation model (CycleGAN) and one of its directions"
+        )
     serve = signatures[direction]
     return serve, tuple(serve.structured_input_signature[1]["images"].shape[1:])

@@ -12,9 +12,7 @@ from keras import ops
 def _bce_with_logits(logits, target):
     # log(1 + exp(-|x|)) + max(x, 0) - x * t: the numerically stable form.
     logits = ops.cast(logits, "float32")
-    return ops.mean(
-        ops.relu(logits) - logits * target + ops.log1p(ops.exp(-ops.abs(logits)))
-    )
+    return ops.mean(ops.relu(logits) - logits * target + ops.log1p(ops.exp(-ops.abs(logits))))
 
 
 def bce_discriminator_loss(real_logits, fake_logits):
@@ -50,9 +48,7 @@ def hinge_generator_loss(fake_logits):
 
 def wasserstein_critic_loss(real_scores, fake_scores):
     """E[f(fake)] - E[f(real)]: minimising it maximises the critic's Wasserstein estimate."""
-    return ops.mean(ops.cast(fake_scores, "float32")) - ops.mean(
-        ops.cast(real_scores, "float32")
-    )
+    return ops.mean(ops.cast(fake_scores, "float32")) - ops.mean(ops.cast(real_scores, "float32"))
 
 
 def wasserstein_generator_loss(fake_scores):
@@ -75,9 +71,7 @@ def get_adversarial_loss(name):
     try:
         return ADVERSARIAL_LOSSES[name]
     except KeyError:
-        raise ValueError(
-            f"unknown loss {name!r}; choose one of {', '.join(sorted(ADVERSARIAL_LOSSES))}"
-        ) from None
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(sorted(ADVERSARIAL_LOSSES))}") from None
 
 
 def gradient_penalty(critic, real, fake, epsilon):
@@ -121,13 +115,11 @@ def edge_correlation_loss(source, translated):
     pixel change. Edges stay where they are under any change of intensity, so this term
     favours the translation that keeps them; being a correlation, it ignores their contrast.
     """
-    source, translated = (ops.reshape(_edge_strength(x), (ops.shape(x)[0], -1))
-                          for x in (source, translated))
+    source, translated = (ops.reshape(_edge_strength(x), (ops.shape(x)[0], -1)) for x in (source, translated))
     source = source - ops.mean(source, axis=1, keepdims=True)
     translated = translated - ops.mean(translated, axis=1, keepdims=True)
     covariance = ops.sum(source * translated, axis=1)
-    norms = ops.sqrt(ops.sum(ops.square(source), axis=1) * ops.sum(ops.square(translated), axis=1)
-                     + 1e-12)
+    norms = ops.sqrt(ops.sum(ops.square(source), axis=1) * ops.sum(ops.square(translated), axis=1) + 1e-12)
     return ops.mean(1.0 - covariance / norms)
 
 

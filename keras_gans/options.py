@@ -26,8 +26,10 @@ def option(default, help, source=None, choices=None, minimum=None, stage="train"
     default; `choices` and `minimum` bound the values a user may give. `stage` says who reads
     it: "data" (the method's training_data), "build" (the network builders), "compile" (the
     optimizers) or "train" (the model's constructor)."""
-    return dataclasses.field(default=default, metadata={
-        "help": help, "source": source, "choices": choices, "minimum": minimum, "stage": stage})
+    return dataclasses.field(
+        default=default,
+        metadata={"help": help, "source": source, "choices": choices, "minimum": minimum, "stage": stage},
+    )
 
 
 def fields(options_class):
@@ -50,14 +52,13 @@ def coerce(field, hint, value):
         return None
     if float in allowed and isinstance(value, (int, float)) and not isinstance(value, bool):
         value = float(value)
-    elif not any(isinstance(value, t) and not (t is int and isinstance(value, bool))
-                 for t in allowed if t is not type(None)):
-        raise ConfigError(f"config key {field.name!r} must be {_type_names(allowed)}, "
-                          f"got {value!r}")
+    elif not any(
+        isinstance(value, t) and not (t is int and isinstance(value, bool)) for t in allowed if t is not type(None)
+    ):
+        raise ConfigError(f"config key {field.name!r} must be {_type_names(allowed)}, got {value!r}")
     choices, minimum = field.metadata.get("choices"), field.metadata.get("minimum")
     if choices and value not in choices:
-        raise ConfigError(f"config key {field.name!r} must be one of {', '.join(map(str, choices))}"
-                          f", got {value!r}")
+        raise ConfigError(f"config key {field.name!r} must be one of {', '.join(map(str, choices))}, got {value!r}")
     if minimum is not None and value is not None and value < minimum:
         raise ConfigError(f"config key {field.name!r} must be at least {minimum}, got {value!r}")
     return value
@@ -70,8 +71,7 @@ def validate(options_class, values):
     """
     hints = typing.get_type_hints(options_class)
     declared = fields(options_class)
-    return {key: coerce(declared[key], hints[key], value) for key, value in values.items()
-            if key in declared}
+    return {key: coerce(declared[key], hints[key], value) for key, value in values.items() if key in declared}
 
 
 def describe(field):

@@ -39,15 +39,19 @@ def make_strategy(name):
 def load_data(config):
     """The batches `config.method` trains on, as the method declares them."""
     return get_method(config.method).model.training_data(
-        config.data, options=config.options, batch_size=config.batch_size,
-        image_size=config.image_size, channels=config.channels, seed=config.seed,
-        augment=config.augment)
+        config.data,
+        options=config.options,
+        batch_size=config.batch_size,
+        image_size=config.image_size,
+        channels=config.channels,
+        seed=config.seed,
+        augment=config.augment,
+    )
 
 
 def build_model(config, data):
     """The compiled model `config` describes, sized to `data`. Call inside the strategy's scope."""
-    model = get_method(config.method).build(config.options, data.image_shape, data.num_classes,
-                                            config.seed)
+    model = get_method(config.method).build(config.options, data.image_shape, data.num_classes, config.seed)
     return compile_model(model, config.options, config.xla)
 
 
@@ -55,8 +59,7 @@ def resume_config(run_dir, overrides):
     """The stored config of a run, with this command's explicit arguments on top."""
     stored = os.path.join(run_dir, "config.yaml")
     if not os.path.exists(stored) or latest_checkpoint(os.path.join(run_dir, "checkpoints")) is None:
-        raise CheckpointError(
-            f"{run_dir} holds no run to resume; start it without --resume first")
+        raise CheckpointError(f"{run_dir} holds no run to resume; start it without --resume first")
     config = config_lib.resolve(overrides, config_file_name=stored)
     return dataclasses.replace(config, output=run_dir)
 
@@ -64,8 +67,8 @@ def resume_config(run_dir, overrides):
 def _refuse_to_overwrite(run_dir):
     if latest_checkpoint(os.path.join(run_dir, "checkpoints")) is not None:
         raise UsageError(
-            f"{run_dir} already holds a run; add --resume to continue it, or pass --output "
-            "with a new folder")
+            f"{run_dir} already holds a run; add --resume to continue it, or pass --output with a new folder"
+        )
 
 
 def _record_manifest(manifest, path, resume):
@@ -74,8 +77,10 @@ def _record_manifest(manifest, path, resume):
     if resume and os.path.exists(path):
         with open(path) as f:
             if yaml.safe_load(f) != manifest:
-                raise UsageError(f"{path} records other data than this run would train on; "
-                                 "resume with the same data, seed and options")
+                raise UsageError(
+                    f"{path} records other data than this run would train on; "
+                    "resume with the same data, seed and options"
+                )
         return
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
@@ -85,8 +90,11 @@ def _record_manifest(manifest, path, resume):
 
 def _is_chief(strategy):
     resolver = getattr(strategy, "cluster_resolver", None)
-    return resolver is None or resolver.task_type in (None, "chief") or (
-        resolver.task_type == "worker" and resolver.task_id == 0)
+    return (
+        resolver is None
+        or resolver.task_type in (None, "chief")
+        or (resolver.task_type == "worker" and resolver.task_id == 0)
+    )
 
 
 @contextlib.contextmanager
@@ -134,8 +142,9 @@ def _train(config, resume, verbose):
 
     history = os.path.join(run_dir, "history.csv")
     callback_list = [
-        gan_callbacks.SampleGrid(os.path.join(run_dir, "samples"), seed=config.seed,
-                                 log_dir=os.path.join(run_dir, "logs")),
+        gan_callbacks.SampleGrid(
+            os.path.join(run_dir, "samples"), seed=config.seed, log_dir=os.path.join(run_dir, "logs")
+        ),
         gan_callbacks.HistoryCSV(history, resume_from_epoch=initial_epoch),
         gan_callbacks.TrainingCheckpoint(checkpoints),
         gan_callbacks.HistoryPlots(history, os.path.join(run_dir, "plots")),
@@ -145,10 +154,15 @@ def _train(config, resume, verbose):
     dataset = data.dataset.repeat() if config.steps_per_epoch else data.dataset
     if initial_epoch < config.epochs:
         # shuffle=False: the tf.data pipeline shuffles; fit would only warn that it cannot.
-        model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch, shuffle=False,
-                  steps_per_epoch=config.steps_per_epoch, callbacks=callback_list,
-                  verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2))
+        model.fit(
+            dataset,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            shuffle=False,
+            steps_per_epoch=config.steps_per_epoch,
+            callbacks=callback_list,
+            verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+        )
     for name, export in model.exports().items():
-        print(f"exported {export_saved_model(export, os.path.join(run_dir, 'export', name))}",
-              flush=True)
+        print(f"exported {export_saved_model(export, os.path.join(run_dir, 'export', name))}", flush=True)
     return run_dir

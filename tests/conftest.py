@@ -57,8 +57,7 @@ def two_replicas(monkeypatch):
     error). TensorFlow's own tests offset the key base the same way; the base is read when the
     strategy is made, so it is restored afterwards for strategies made without this fixture.
     """
-    monkeypatch.setattr(tf.distribute.MirroredStrategy, "_collective_key_base",
-                        100_000 * next(_COLLECTIVE_KEY_BASES))
+    monkeypatch.setattr(tf.distribute.MirroredStrategy, "_collective_key_base", 100_000 * next(_COLLECTIVE_KEY_BASES))
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
 

@@ -62,8 +62,14 @@ def run_cli(*args, cwd=None, timeout=300):
     command = [sys.executable, str(ROOT / "train.py"), *args]
     if args and args[0] in ("generate", "evaluate", "translate"):
         command = [sys.executable, "-m", "keras_gans", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
 
 
 def assert_same_training(logs_a, logs_b, model_a, model_b, rtol=1e-4, atol=1e-5):
@@ -84,8 +90,10 @@ def fit_single_and_mirrored(make, strategy, compile_model, data):
         mirrored.set_weights(single.get_weights())
         compile_model(mirrored)
     compile_model(single)
-    logs = [{key: values[0] for key, values in model.fit(data, epochs=1, verbose=0).history.items()}
-            for model in (single, mirrored)]
+    logs = [
+        {key: values[0] for key, values in model.fit(data, epochs=1, verbose=0).history.items()}
+        for model in (single, mirrored)
+    ]
     return single, mirrored, logs
 
 

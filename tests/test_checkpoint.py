@@ -11,8 +11,11 @@ from keras_gans.networks import build_dcgan_discriminator, build_dcgan_generator
 
 def tiny_gan(filters=8):
     shape = (28, 28, 1)
-    gan = keras_gans.GAN(build_dcgan_generator(shape, latent_dim=4, filters=filters),
-                         build_dcgan_discriminator(shape, filters=filters), seed=3)
+    gan = keras_gans.GAN(
+        build_dcgan_generator(shape, latent_dim=4, filters=filters),
+        build_dcgan_discriminator(shape, filters=filters),
+        seed=3,
+    )
     gan.compile()
     return gan
 

@@ -20,9 +20,16 @@ def history_epochs(run):
         return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
-ARTIFACTS = ("config.yaml", "history.csv", "samples/epoch_0001.png", "samples/epoch_0002.png",
-             "plots/losses.png", "plots/scores.png", "checkpoints/latest.npz",
-             "export/generator/saved_model.pb")
+ARTIFACTS = (
+    "config.yaml",
+    "history.csv",
+    "samples/epoch_0001.png",
+    "samples/epoch_0002.png",
+    "plots/losses.png",
+    "plots/scores.png",
+    "checkpoints/latest.npz",
+    "export/generator/saved_model.pb",
+)
 
 
 def assert_complete_run(run, method):
@@ -63,9 +70,28 @@ def test_d_steps_from_the_cli_take_that_many_real_batches_per_step(tmp_path):
     from keras_gans.cli import train_main
 
     run = tmp_path / "run"
-    assert train_main(["--method", "wgan-gp", "--data", "digits", *QUICK, "--d-steps", "2",
-                       "--g-steps", "3", "--g-filters", "8", "--d-filters", "8",
-                       "--output", str(run)]) == 0
+    assert (
+        train_main(
+            [
+                "--method",
+                "wgan-gp",
+                "--data",
+                "digits",
+                *QUICK,
+                "--d-steps",
+                "2",
+                "--g-steps",
+                "3",
+                "--g-filters",
+                "8",
+                "--d-filters",
+                "8",
+                "--output",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert_complete_run(run, "wgan-gp")
     stored = (run / "config.yaml").read_text()
     assert "d_steps: 2" in stored and "g_steps: 3" in stored and "gp_weight: 10.0" in stored
@@ -78,14 +104,13 @@ def test_d_steps_from_the_cli_take_that_many_real_batches_per_step(tmp_path):
 def test_saved_model_runs_in_a_process_that_imports_only_tensorflow(dcgan_run, tmp_path):
     script = textwrap.dedent(f"""
         import sys, tensorflow as tf
-        model = tf.saved_model.load({str(dcgan_run / 'export' / 'generator')!r})
+        model = tf.saved_model.load({str(dcgan_run / "export" / "generator")!r})
         out = model.signatures["serving_default"](z=tf.random.normal((5, 100)))["images"]
         assert out.dtype == tf.uint8 and tuple(out.shape) == (5, 28, 28, 1), out
         assert not any(name.startswith("keras_gans") for name in sys.modules)
         print("ok")
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
 
 
@@ -94,8 +119,7 @@ def test_generate_writes_a_grid(dcgan_run, tmp_path):
 
     from keras_gans.cli import main
 
-    assert main(["generate", "--model", str(dcgan_run), "-n", "10",
-                 "--out", str(tmp_path / "g.png")]) == 0
+    assert main(["generate", "--model", str(dcgan_run), "-n", "10", "--out", str(tmp_path / "g.png")]) == 0
     assert Image.open(tmp_path / "g.png").size == (4 * 29 - 1, 3 * 29 - 1)
 
 
@@ -103,10 +127,10 @@ def test_killed_run_resumes_where_it_stopped(tmp_path):
     """SIGKILL mid-training, then the same command with --resume: it says so, keeps the
     optimizer iteration counts going and ends with every epoch in history.csv."""
     run = tmp_path / "run"
-    args = ["--data", "digits", "--epochs", "8", "--steps-per-epoch", "10", "--batch-size", "16",
-            "--output", str(run)]
-    process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = ["--data", "digits", "--epochs", "8", "--steps-per-epoch", "10", "--batch-size", "16", "--output", str(run)]
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 240
     while time.time() < deadline and not (run / "samples" / "epoch_0002.png").exists():
         time.sleep(0.2)
@@ -135,51 +159,71 @@ def test_killed_run_resumes_where_it_stopped(tmp_path):
 
 # Every case names the input at fault and the fix; {tmp} is the test's folder.
 BAD_INPUTS = [
-    (["--method", "nope"],
-     "error: unknown method 'nope'; choose one of gan, dcgan, lsgan, wgan, wgan-gp, cgan, acgan, "
-     "cyclegan"),
+    (
+        ["--method", "nope"],
+        "error: unknown method 'nope'; choose one of gan, dcgan, lsgan, wgan, wgan-gp, cgan, acgan, cyclegan",
+    ),
     (["--data", "nope"], "error: unknown dataset 'nope'; use one of digits, digits-m, mnist"),
-    (["--data", "folder:/does/not/exist"],
-     "error: folder '/does/not/exist' does not exist; pass an existing folder of images"),
+    (
+        ["--data", "folder:/does/not/exist"],
+        "error: folder '/does/not/exist' does not exist; pass an existing folder of images",
+    ),
     (["--image-size", "30"], "error: image size 30 cannot be built by a stride-2 network; use a size"),
-    (["--resume", "--output", "{tmp}/nothing"],
-     "error: {tmp}/nothing holds no run to resume; start it without --resume first"),
-    (["--config", "{tmp}/bad_key.yaml"],
-     "error: unknown config key 'learning_rate' in {tmp}/bad_key.yaml; known keys: method, data"),
+    (
+        ["--resume", "--output", "{tmp}/nothing"],
+        "error: {tmp}/nothing holds no run to resume; start it without --resume first",
+    ),
+    (
+        ["--config", "{tmp}/bad_key.yaml"],
+        "error: unknown config key 'learning_rate' in {tmp}/bad_key.yaml; known keys: method, data",
+    ),
     (["--config", "{tmp}/bad_type.yaml"], "error: config key 'seed' must be int, got 'many'"),
-    (["--config", "{tmp}/missing.yaml"],
-     "error: config file {tmp}/missing.yaml does not exist; pass an existing YAML recipe or a "
-     "shipped one (acgan_cifar10, "),
-    (["--config", "no_such_recipe"],
-     "error: config file no_such_recipe does not exist; pass an existing YAML recipe or a "
-     "shipped one (acgan_cifar10, "),
-    (["--config", "{tmp}/no_generator_steps.yaml"],
-     "error: config key 'g_steps' must be at least 1, got 0"),
-    (["--config", "{tmp}/renamed.yaml"],
-     "error: config key 'n_critic' in {tmp}/renamed.yaml is now called 'd_steps'; rename it"),
-    (["--config", "{tmp}/other_method.yaml"],
-     "error: config key 'lambda_cycle' does not apply to method 'dcgan' (it is cyclegan's); "
-     "remove it"),
+    (
+        ["--config", "{tmp}/missing.yaml"],
+        "error: config file {tmp}/missing.yaml does not exist; pass an existing YAML recipe or a "
+        "shipped one (acgan_cifar10, ",
+    ),
+    (
+        ["--config", "no_such_recipe"],
+        "error: config file no_such_recipe does not exist; pass an existing YAML recipe or a "
+        "shipped one (acgan_cifar10, ",
+    ),
+    (["--config", "{tmp}/no_generator_steps.yaml"], "error: config key 'g_steps' must be at least 1, got 0"),
+    (
+        ["--config", "{tmp}/renamed.yaml"],
+        "error: config key 'n_critic' in {tmp}/renamed.yaml is now called 'd_steps'; rename it",
+    ),
+    (
+        ["--config", "{tmp}/other_method.yaml"],
+        "error: config key 'lambda_cycle' does not apply to method 'dcgan' (it is cyclegan's); remove it",
+    ),
     (["--method", "wgan", "--d-steps", "0"], "error: config key 'd_steps' must be at least 1, got 0"),
-    (["--method", "dcgan", "--lambda-cycle", "5"],
-     "error: --lambda-cycle is an option of cyclegan, not of dcgan; drop it or pass --method "
-     "cyclegan"),
-    (["--method", "cyclegan", "--gp-weight=10"],
-     "error: --gp-weight is an option of gan, dcgan, lsgan, wgan, wgan-gp, cgan, acgan, not of "
-     "cyclegan; drop it or pass --method gan"),
-    (["--config", "cyclegan_emoji", "--d-steps", "2"],
-     "error: --d-steps is an option of gan, dcgan, lsgan, wgan, wgan-gp, cgan, acgan, not of "
-     "cyclegan"),
-    (["--data", "folder:{tmp}/empty"],
-     "error: folder '{tmp}/empty' holds no .jpg/.jpeg/.png/.bmp/.gif files; pass a folder of images"),
-    (["--data", "folder:{tmp}/corrupt"],
-     "error: folder '{tmp}/corrupt' has no readable image (1 files failed); pass a folder of "
-     "valid images"),
-    (["generate", "--model", "{tmp}", "-n", "4"],
-     "error: {tmp} is neither a SavedModel nor a run folder with export/generator; pass a "
-     "finished run folder"),
-    (["generate", "--model", "{tmp}", "-n", "0"],
-     "error: -n must be a positive number of samples, got 0"),
+    (
+        ["--method", "dcgan", "--lambda-cycle", "5"],
+        "error: --lambda-cycle is an option of cyclegan, not of dcgan; drop it or pass --method cyclegan",
+    ),
+    (
+        ["--method", "cyclegan", "--gp-weight=10"],
+        "error: --gp-weight is an option of gan, dcgan, lsgan, wgan, wgan-gp, cgan, acgan, not of "
+        "cyclegan; drop it or pass --method gan",
+    ),
+    (
+        ["--config", "cyclegan_emoji", "--d-steps", "2"],
+        "error: --d-steps is an option of gan, dcgan, lsgan, wgan, wgan-gp, cgan, acgan, not of cyclegan",
+    ),
+    (
+        ["--data", "folder:{tmp}/empty"],
+        "error: folder '{tmp}/empty' holds no .jpg/.jpeg/.png/.bmp/.gif files; pass a folder of images",
+    ),
+    (
+        ["--data", "folder:{tmp}/corrupt"],
+        "error: folder '{tmp}/corrupt' has no readable image (1 files failed); pass a folder of valid images",
+    ),
+    (
+        ["generate", "--model", "{tmp}", "-n", "4"],
+        "error: {tmp} is neither a SavedModel nor a run folder with export/generator; pass a finished run folder",
+    ),
+    (["generate", "--model", "{tmp}", "-n", "0"], "error: -n must be a positive number of samples, got 0"),
 ]
 
 
@@ -203,8 +247,7 @@ def _arguments(args, folder):
 
 
 @pytest.mark.parametrize("args, message", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
-def test_bad_input_gets_one_line_and_status_2(bad_input_folder, args, message, capsys,
-                                              monkeypatch):
+def test_bad_input_gets_one_line_and_status_2(bad_input_folder, args, message, capsys, monkeypatch):
     from keras_gans.cli import main
 
     monkeypatch.chdir(bad_input_folder)
@@ -215,22 +258,24 @@ def test_bad_input_gets_one_line_and_status_2(bad_input_folder, args, message, c
     assert not (bad_input_folder / "runs").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--method", "nope"], "error: unknown method 'nope'"),
-    (["--data", "folder:{tmp}/corrupt"], "error: folder '{tmp}/corrupt' has no readable image"),
-    (["--method", "dcgan", "--lambda-cycle", "5"],
-     "error: --lambda-cycle is an option of cyclegan, not of dcgan"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--method", "nope"], "error: unknown method 'nope'"),
+        (["--data", "folder:{tmp}/corrupt"], "error: folder '{tmp}/corrupt' has no readable image"),
+        (["--method", "dcgan", "--lambda-cycle", "5"], "error: --lambda-cycle is an option of cyclegan, not of dcgan"),
+    ],
+)
 def test_bad_input_from_a_shell_shows_no_traceback(bad_input_folder, args, message):
     """In a real process: exit status 2 and exactly one line, TensorFlow's start-up noise included."""
     result = run_cli(*[a.format(tmp=bad_input_folder) for a in args], *QUICK, cwd=bad_input_folder)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(message.format(tmp=bad_input_folder)), \
-        result.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith(message.format(tmp=bad_input_folder)), result.stderr[-2000:]
 
 
 # --- the train command's flags, generated from the declarations -----------------------------------
+
 
 def help_entries(text):
     """{flag: its help, on one line} of an argparse --help text."""
@@ -277,9 +322,15 @@ def test_cyclegan_help_lists_its_options_with_defaults(capsys):
         assert other not in entries
 
 
-@pytest.mark.parametrize("args, method", [
-    (["--config", "cyclegan_emoji"], "cyclegan"), (["--config", "wgan-gp_mnist"], "wgan-gp"),
-    ([], "dcgan"), (["--config", "cyclegan_emoji", "--method", "acgan"], "acgan")])
+@pytest.mark.parametrize(
+    "args, method",
+    [
+        (["--config", "cyclegan_emoji"], "cyclegan"),
+        (["--config", "wgan-gp_mnist"], "wgan-gp"),
+        ([], "dcgan"),
+        (["--config", "cyclegan_emoji", "--method", "acgan"], "acgan"),
+    ],
+)
 def test_help_lists_the_options_of_the_method_named_or_of_the_recipes(args, method, capsys):
     from keras_gans.cli import main
 
@@ -309,8 +360,7 @@ def test_a_recipe_is_found_by_name_and_flags_override_it(captured_train):
 
     assert main(["train", "--config", "cyclegan_emoji", "--epochs", "1", "--lambda-cycle", "3"]) == 0
     (config,) = captured_train
-    assert (config.method, config.image_size, config.batch_size, config.augment) == (
-        "cyclegan", 32, 16, "jitter")
+    assert (config.method, config.image_size, config.batch_size, config.augment) == ("cyclegan", 32, 16, "jitter")
     assert config.data == "../shared/data/emojis/Apple,../shared/data/emojis/Windows"
     assert config.epochs == 1 and config.options.lambda_cycle == 3.0
     assert config.options.lambda_identity == 0.5
@@ -322,8 +372,25 @@ def test_method_flags_reach_the_options(captured_train):
 
     args = parse_train_arguments(["--method", "wgan-gp", "--d-steps", "3", "--no-xla"])
     assert (args.method, args.d_steps, args.xla, args.g_steps) == ("wgan-gp", 3, False, None)
-    assert main(["train", "--method", "wgan-gp", "--data", "mnist", "--d-steps", "3",
-                 "--g-steps", "2", "--clip-value", "0.1", "--xla"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "wgan-gp",
+                "--data",
+                "mnist",
+                "--d-steps",
+                "3",
+                "--g-steps",
+                "2",
+                "--clip-value",
+                "0.1",
+                "--xla",
+            ]
+        )
+        == 0
+    )
     (config,) = captured_train
     assert type(config.options) is get_method("wgan-gp").options
     assert (config.options.d_steps, config.options.g_steps, config.options.clip_value) == (3, 2, 0.1)

@@ -36,14 +36,14 @@ def recipe_values(name):
 def defaults(method_name):
     """The value each key takes when a config does not state it."""
     method = get_method(method_name)
-    values = {key: field.default for key, field in fields(config_lib.TrainConfig).items()
-              if key != "options"}
+    values = {key: field.default for key, field in fields(config_lib.TrainConfig).items() if key != "options"}
     values["batch_size"] = method.batch_size
     values.update({key: field.default for key, field in fields(method.options).items()})
     return values
 
 
 # --- the shipped recipes -------------------------------------------------------------------------
+
 
 def test_recipes_ship_inside_the_package():
     folder = Path(keras_gans.__file__).parent / "recipes"
@@ -57,8 +57,15 @@ def test_there_is_a_recipe_for_each_foundation_method_and_dataset():
     for method in ("gan", "dcgan", "lsgan"):
         for data in ("digits", "mnist", "fashion_mnist", "cifar10"):
             assert f"{method}_{data}" in RECIPES
-    for name in ("wgan_mnist", "wgan-gp_mnist", "cgan_mnist", "acgan_mnist", "cyclegan_digits",
-                 "cyclegan_horse2zebra", "cyclegan_emoji"):
+    for name in (
+        "wgan_mnist",
+        "wgan-gp_mnist",
+        "cgan_mnist",
+        "acgan_mnist",
+        "cyclegan_digits",
+        "cyclegan_horse2zebra",
+        "cyclegan_emoji",
+    ):
         assert name in RECIPES
 
 
@@ -82,7 +89,8 @@ def test_every_recipe_states_only_departures_from_the_defaults(name):
         assert key in default, f"{name}: {key!r} is neither a run key nor a {values['method']} option"
         if key not in ALWAYS_STATED:
             assert value != default[key], (
-                f"{name} states {key}: {value!r}, which is {values['method']}'s default; drop it")
+                f"{name} states {key}: {value!r}, which is {values['method']}'s default; drop it"
+            )
 
 
 @pytest.mark.parametrize("name", RECIPES)
@@ -122,8 +130,7 @@ def test_every_recipe_builds_a_compiled_model_with_its_options(name):
     keras.utils.set_random_seed(0)
     config = config_lib.resolve(TINY, name)
     shape, num_classes = image_shape_and_classes(config)
-    model = run.build_model(config, types.SimpleNamespace(image_shape=shape,
-                                                          num_classes=num_classes))
+    model = run.build_model(config, types.SimpleNamespace(image_shape=shape, num_classes=num_classes))
     method = get_method(config.method)
     assert isinstance(model, method.model)
     assert model.compiled
@@ -152,6 +159,7 @@ def test_every_recipe_builds_a_compiled_model_with_its_options(name):
 
 # --- resolution: method defaults, recipe, arguments -----------------------------------------------
 
+
 def test_plain_train_py_uses_the_digits_recipe():
     config = config_lib.resolve({})
     assert (config.method, config.data) == ("dcgan", "digits")
@@ -168,15 +176,13 @@ def test_arguments_override_the_recipe():
 
 
 def test_null_arguments_leave_the_recipe_alone():
-    config = config_lib.resolve({"method": "lsgan", "data": "mnist", "epochs": None,
-                                 "g_filters": None})
+    config = config_lib.resolve({"method": "lsgan", "data": "mnist", "epochs": None, "g_filters": None})
     assert config.epochs == 20 and config.options.g_filters == 96
 
 
 def test_a_recipe_is_found_by_name():
     config = config_lib.resolve({}, "cyclegan_emoji")
-    assert (config.method, config.image_size, config.batch_size, config.augment) == (
-        "cyclegan", 32, 16, "jitter")
+    assert (config.method, config.image_size, config.batch_size, config.augment) == ("cyclegan", 32, 16, "jitter")
     assert config.data == "../shared/data/emojis/Apple,../shared/data/emojis/Windows"
     assert config.options == get_method("cyclegan").options()
     assert config_lib.resolve({"lambda_cycle": 3}, "cyclegan_emoji.yaml").options.lambda_cycle == 3.0
@@ -215,14 +221,13 @@ def test_the_gan_loop_options_apply_to_every_noise_to_image_method(method):
     options = {"g_steps": 2, "d_steps": 3, "clip_value": 0.05, "gp_weight": 1.0}
     config = config_lib.from_values({"method": method, **options})
     assert {key: getattr(config.options, key) for key in options} == options
-    model = keras_gans.build(method, (16, 16, 1), num_classes=10, compile=False, g_filters=4,
-                             d_filters=4, **options)
-    assert {key: getattr(model, key) for key in ("g_steps", "d_steps", "clip_value",
-                                                  "gp_weight")} == options
+    model = keras_gans.build(method, (16, 16, 1), num_classes=10, compile=False, g_filters=4, d_filters=4, **options)
+    assert {key: getattr(model, key) for key in ("g_steps", "d_steps", "clip_value", "gp_weight")} == options
     assert get_method(method).model.batches_per_step(config.options) == 3
 
 
 # --- declarations ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_option_is_declared_with_help_source_stage_and_a_valid_default(method):
@@ -237,27 +242,33 @@ def test_every_option_is_declared_with_help_source_stage_and_a_valid_default(met
 
 # --- refusals -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("values, message", [
-    ({"learning_rate": 1}, "unknown config key 'learning_rate' in config; known keys: method, data"),
-    ({"epoch": 3}, "unknown config key 'epoch' in config; did you mean 'epochs'?"),
-    ({"method": "cyclegan", "lambda_cycel": 3}, "did you mean 'lambda_cycle'?"),
-    ({"epochs": "ten"}, "config key 'epochs' must be int, got 'ten'"),
-    ({"epochs": True}, "config key 'epochs' must be int, got True"),
-    ({"epochs": 0}, "config key 'epochs' must be at least 1, got 0"),
-    ({"g_lr": "fast"}, "config key 'g_lr' must be float, got 'fast'"),
-    ({"clip_value": "off"}, "config key 'clip_value' must be float, got 'off'"),
-    ({"xla": 1}, "config key 'xla' must be bool, got 1"),
-    ({"channels": 2}, "config key 'channels' must be one of 1, 3, got 2"),
-    ({"strategy": "tpu"}, "config key 'strategy' must be one of auto, mirrored, multiworker, cpu"),
-    ({"adversarial_loss": "l1"}, "config key 'adversarial_loss' must be one of bce, lsgan, hinge, "
-                                 "wasserstein, got 'l1'"),
-    ({"method": "wgan", "d_steps": 0}, "config key 'd_steps' must be at least 1, got 0"),
-    ({"method": "cyclegan", "lambda_edges": -1}, "config key 'lambda_edges' must be at least 0, got -1"),
-    ({"method": "cgan", "generator": "mlp"}, "config key 'generator' must be one of dcgan, got 'mlp'"),
-    ({"method": "nope"}, "unknown method 'nope'; choose one of gan, dcgan, lsgan"),
-    ({"n_critic": 5}, "config key 'n_critic' in config is now called 'd_steps'; rename it"),
-    ({"loss": "lsgan"}, "config key 'loss' in config is now called 'adversarial_loss'; rename it"),
-])
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"learning_rate": 1}, "unknown config key 'learning_rate' in config; known keys: method, data"),
+        ({"epoch": 3}, "unknown config key 'epoch' in config; did you mean 'epochs'?"),
+        ({"method": "cyclegan", "lambda_cycel": 3}, "did you mean 'lambda_cycle'?"),
+        ({"epochs": "ten"}, "config key 'epochs' must be int, got 'ten'"),
+        ({"epochs": True}, "config key 'epochs' must be int, got True"),
+        ({"epochs": 0}, "config key 'epochs' must be at least 1, got 0"),
+        ({"g_lr": "fast"}, "config key 'g_lr' must be float, got 'fast'"),
+        ({"clip_value": "off"}, "config key 'clip_value' must be float, got 'off'"),
+        ({"xla": 1}, "config key 'xla' must be bool, got 1"),
+        ({"channels": 2}, "config key 'channels' must be one of 1, 3, got 2"),
+        ({"strategy": "tpu"}, "config key 'strategy' must be one of auto, mirrored, multiworker, cpu"),
+        (
+            {"adversarial_loss": "l1"},
+            "config key 'adversarial_loss' must be one of bce, lsgan, hinge, wasserstein, got 'l1'",
+        ),
+        ({"method": "wgan", "d_steps": 0}, "config key 'd_steps' must be at least 1, got 0"),
+        ({"method": "cyclegan", "lambda_edges": -1}, "config key 'lambda_edges' must be at least 0, got -1"),
+        ({"method": "cgan", "generator": "mlp"}, "config key 'generator' must be one of dcgan, got 'mlp'"),
+        ({"method": "nope"}, "unknown method 'nope'; choose one of gan, dcgan, lsgan"),
+        ({"n_critic": 5}, "config key 'n_critic' in config is now called 'd_steps'; rename it"),
+        ({"loss": "lsgan"}, "config key 'loss' in config is now called 'adversarial_loss'; rename it"),
+    ],
+)
 def test_bad_values_are_refused(values, message):
     with pytest.raises(ConfigError) as error:
         config_lib.from_values(values)
@@ -273,8 +284,11 @@ def test_a_config_must_be_a_mapping(tmp_path):
     (tmp_path / "broken.yaml").write_text("epochs: [2\n")
     with pytest.raises(ConfigError, match="broken.yaml is not valid YAML"):
         config_lib.load_yaml(tmp_path / "broken.yaml")
-    with pytest.raises(ConfigError, match=r"absent.yaml does not exist; pass an existing YAML "
-                                          r"recipe or a shipped one \(acgan_cifar10, "):
+    with pytest.raises(
+        ConfigError,
+        match=r"absent.yaml does not exist; pass an existing YAML "
+        r"recipe or a shipped one \(acgan_cifar10, ",
+    ):
         config_lib.resolve({}, str(tmp_path / "absent.yaml"))
 
 
@@ -286,25 +300,37 @@ def test_load_yaml_returns_the_raw_mapping_and_from_values_names_its_source(tmp_
         config_lib.resolve({}, str(path))
 
 
-@pytest.mark.parametrize("method, key, value, owner", [
-    ("cyclegan", "gp_weight", 10.0, "gan"), ("cyclegan", "d_steps", 5, "gan"),
-    ("cyclegan", "g_steps", 2, "gan"), ("cyclegan", "latent_dim", 64, "gan"),
-    ("lsgan", "pool_size", 50, "cyclegan"), ("dcgan", "style_dim", 8, "cyclegan"),
-    ("gan", "lambda_edges", 1.0, "cyclegan"), ("wgan-gp", "lambda_cycle", 10.0, "cyclegan"),
-    ("dcgan", "class_weight", 1.0, "acgan")])
+@pytest.mark.parametrize(
+    "method, key, value, owner",
+    [
+        ("cyclegan", "gp_weight", 10.0, "gan"),
+        ("cyclegan", "d_steps", 5, "gan"),
+        ("cyclegan", "g_steps", 2, "gan"),
+        ("cyclegan", "latent_dim", 64, "gan"),
+        ("lsgan", "pool_size", 50, "cyclegan"),
+        ("dcgan", "style_dim", 8, "cyclegan"),
+        ("gan", "lambda_edges", 1.0, "cyclegan"),
+        ("wgan-gp", "lambda_cycle", 10.0, "cyclegan"),
+        ("dcgan", "class_weight", 1.0, "acgan"),
+    ],
+)
 def test_a_key_of_another_method_is_refused(method, key, value, owner):
     with pytest.raises(ConfigError) as error:
         config_lib.from_values({"method": method, key: value})
     assert str(error.value).startswith(
-        f"config key {key!r} does not apply to method {method!r} (it is {owner}'s); remove it")
+        f"config key {key!r} does not apply to method {method!r} (it is {owner}'s); remove it"
+    )
     with pytest.raises(ConfigError, match=f"method {method!r} has no option {key!r}"):
         keras_gans.build(method, (16, 16, 1), num_classes=10, compile=False, **{key: value})
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"style_dim": 4, "generator": "unet"}, "style_dim needs the resnet generator"),
-    ({"style_dim": -1}, "config key 'style_dim' must be at least 0, got -1"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"style_dim": 4, "generator": "unet"}, "style_dim needs the resnet generator"),
+        ({"style_dim": -1}, "config key 'style_dim' must be at least 0, got -1"),
+    ],
+)
 def test_a_style_code_the_networks_cannot_take_is_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         keras_gans.build("cyclegan", (16, 16, 3), compile=False, **options)
@@ -312,12 +338,16 @@ def test_a_style_code_the_networks_cannot_take_is_refused(options, message):
 
 # --- the rest of a config -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("data, folder", [
-    ("digits2digits-m", "cyclegan-digits2digits-m"),
-    ("tfds:cycle_gan/horse2zebra", "cyclegan-tfds-cycle_gan-horse2zebra"),
-    ("../shared/data/emojis/Apple,../shared/data/emojis/Windows", "cyclegan-Apple-Windows"),
-    ("folder:/data/faces/", "cyclegan-faces"),
-])
+
+@pytest.mark.parametrize(
+    "data, folder",
+    [
+        ("digits2digits-m", "cyclegan-digits2digits-m"),
+        ("tfds:cycle_gan/horse2zebra", "cyclegan-tfds-cycle_gan-horse2zebra"),
+        ("../shared/data/emojis/Apple,../shared/data/emojis/Windows", "cyclegan-Apple-Windows"),
+        ("folder:/data/faces/", "cyclegan-faces"),
+    ],
+)
 def test_the_default_run_folder_is_named_after_the_method_and_data(data, folder):
     config = config_lib.from_values({"method": "cyclegan", "data": data})
     assert config.run_dir() == os.path.join("runs", folder)
@@ -333,7 +363,7 @@ def test_integers_are_accepted_for_floats():
 def test_to_dict_is_the_flat_mapping_a_user_writes():
     config = config_lib.from_values({"method": "wgan-gp", "epochs": 3, "d_steps": 2})
     flat = config.to_dict()
-    assert list(flat)[:len(config_lib.RUN_KEYS)] == list(config_lib.RUN_KEYS)
+    assert list(flat)[: len(config_lib.RUN_KEYS)] == list(config_lib.RUN_KEYS)
     assert set(flat) == set(config_lib.RUN_KEYS) | get_method("wgan-gp").option_names()
     assert (flat["epochs"], flat["d_steps"], flat["gp_weight"]) == (3, 2, 10.0)
     assert "options" not in flat

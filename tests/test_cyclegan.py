@@ -46,12 +46,11 @@ def fixed_styles(n):
 def small_cyclegan(seed=1, style_dim=0, method=CycleGAN, filters=4, blocks=1, **options):
     """Tiny networks (by default); with `style_dim` (an ExtendedCycleGAN `method`) a styled G_ab
     and a style encoder."""
-    generators = [build_resnet_generator(SHAPE, filters=filters, blocks=blocks,
-                                         name="generator_ab", style_dim=style_dim),
-                  build_resnet_generator(SHAPE, filters=filters, blocks=blocks,
-                                         name="generator_ba")]
-    discriminators = [build_patchgan_discriminator(SHAPE, filters=filters,
-                                                   name=f"discriminator_{d}") for d in "ab"]
+    generators = [
+        build_resnet_generator(SHAPE, filters=filters, blocks=blocks, name="generator_ab", style_dim=style_dim),
+        build_resnet_generator(SHAPE, filters=filters, blocks=blocks, name="generator_ba"),
+    ]
+    discriminators = [build_patchgan_discriminator(SHAPE, filters=filters, name=f"discriminator_{d}") for d in "ab"]
     if not issubclass(method, ExtendedCycleGAN):
         assert not style_dim, "a style code needs an ExtendedCycleGAN"
         return method(*generators, *discriminators, seed=seed, **options)
@@ -61,9 +60,11 @@ def small_cyclegan(seed=1, style_dim=0, method=CycleGAN, filters=4, blocks=1, **
 
 # The models the step tests run: the paper's CycleGAN, and an ExtendedCycleGAN with the edge term,
 # without and with a style code.
-VARIANTS = {"paper": {},
-            "edges": {"method": ExtendedCycleGAN, "lambda_edges": 1.0},
-            "styled": {"method": ExtendedCycleGAN, "style_dim": STYLE_DIM, "lambda_edges": 1.0}}
+VARIANTS = {
+    "paper": {},
+    "edges": {"method": ExtendedCycleGAN, "lambda_edges": 1.0},
+    "styled": {"method": ExtendedCycleGAN, "style_dim": STYLE_DIM, "lambda_edges": 1.0},
+}
 
 
 def style_dim_of(model):
@@ -91,8 +92,14 @@ def test_each_lambda_multiplies_its_own_terms():
     for name, weight in zip(PAPER_NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75)):
         terms = dict.fromkeys(PAPER_NAMES, 0.0) | {name: 1.0}
         assert float(paper.generator_loss(terms)) == pytest.approx(weight), name
-    extended = small_cyclegan(method=ExtendedCycleGAN, lambda_cycle=3.0, lambda_identity=0.25,
-                              lambda_style=2.0, lambda_diversity=0.5, lambda_edges=4.0)
+    extended = small_cyclegan(
+        method=ExtendedCycleGAN,
+        lambda_cycle=3.0,
+        lambda_identity=0.25,
+        lambda_style=2.0,
+        lambda_diversity=0.5,
+        lambda_edges=4.0,
+    )
     for name, weight in zip(NAMES, (1.0, 1.0, 3.0, 3.0, 0.75, 0.75, 2.0, -0.5, 4.0, 4.0)):
         terms = dict.fromkeys(NAMES, 0.0) | {name: 1.0}
         assert float(extended.generator_loss(terms)) == pytest.approx(weight), name
@@ -101,14 +108,12 @@ def test_each_lambda_multiplies_its_own_terms():
 def test_the_papers_model_takes_only_the_papers_options():
     """CycleGAN's keyword options are the paper's four, with the paper's defaults; the extended
     terms' weights are ExtendedCycleGAN's, and elsewhere a one-line ConfigError."""
-    defaults = {"lambda_cycle": 10.0, "lambda_identity": 0.5, "pool_size": 50,
-                "lr_decay_start": 0.5}
+    defaults = {"lambda_cycle": 10.0, "lambda_identity": 0.5, "pool_size": 50, "lr_decay_start": 0.5}
     assert {key: getattr(CycleGAN.Options(), key) for key in defaults} == defaults
     model = small_cyclegan()
     assert {key: getattr(model, key) for key in defaults} == defaults
     networks = [player.network for player in model.players.values()]
-    for extra in ("lambda_style", "lambda_diversity", "lambda_edges", "style_dim",
-                  "style_encoder"):
+    for extra in ("lambda_style", "lambda_diversity", "lambda_edges", "style_dim", "style_encoder"):
         with pytest.raises(ConfigError, match=f"CycleGAN takes no option '{extra}'"):
             CycleGAN(*networks, **{extra: 1})
     extended = small_cyclegan(method=ExtendedCycleGAN, lambda_edges=2.0, lambda_style=3.0)
@@ -131,16 +136,15 @@ def test_the_cyclegan_method_builds_the_papers_model_unless_an_extra_term_is_on(
     paper = build_small()
     assert type(paper) is CycleGAN
     defaults = dataclasses.asdict(CycleGAN.Options())
-    assert {key: getattr(paper, key) for key in
-            ("lambda_cycle", "lambda_identity", "pool_size", "lr_decay_start")} == {
-        key: defaults[key] for key in ("lambda_cycle", "lambda_identity", "pool_size",
-                                       "lr_decay_start")}
-    assert list(paper.players) == ["g_ab_optimizer", "g_ba_optimizer", "d_a_optimizer",
-                                   "d_b_optimizer"]
+    assert {key: getattr(paper, key) for key in ("lambda_cycle", "lambda_identity", "pool_size", "lr_decay_start")} == {
+        key: defaults[key] for key in ("lambda_cycle", "lambda_identity", "pool_size", "lr_decay_start")
+    }
+    assert list(paper.players) == ["g_ab_optimizer", "g_ba_optimizer", "d_a_optimizer", "d_b_optimizer"]
     assert paper.metric_names == PAPER_METRICS
     assert paper.plot_panels == {
         "losses": ("least-squares loss", ("d_a", "d_b", "g_ab", "g_ba")),
-        "terms": ("unweighted term", ("cycle_a", "cycle_b", "identity_a", "identity_b"))}
+        "terms": ("unweighted term", ("cycle_a", "cycle_b", "identity_a", "identity_b")),
+    }
     logs = paper.train_on_batch(*domains(2), return_dict=True)
     assert sorted(logs) == sorted(PAPER_METRICS)  # keras hands the logs back sorted by name
 
@@ -201,6 +205,7 @@ def test_reported_terms_are_the_papers_losses_of_the_right_networks(sgd_model):
         def g_ab(images, style):
             return model.generator_ab([images, style])
     else:
+
         def g_ab(images, style):
             return model.generator_ab(images)
 
@@ -225,8 +230,7 @@ def test_reported_terms_are_the_papers_losses_of_the_right_networks(sgd_model):
     if style_dim_of(model):  # the encoder reads back the code G_ab drew with
         expected["style"] = np.mean(np.abs(model.style_encoder(fake_b) - random_style))
         # and G_ab's translations under two codes differ, relative to two codes' mean distance
-        expected["diversity"] = (np.mean(np.abs(fake_b - g_ab(a, other_style)))
-                                 / (2 / np.sqrt(np.pi)))
+        expected["diversity"] = np.mean(np.abs(fake_b - g_ab(a, other_style))) / (2 / np.sqrt(np.pi))
     assert logs == pytest.approx(expected, rel=1e-4, abs=1e-6)
 
 
@@ -249,8 +253,7 @@ def as_ids(images):
 def test_the_first_images_pass_through_and_fill_the_pool():
     pool = pool_of(50)
     for start in range(0, 50, 10):
-        np.testing.assert_array_equal(as_ids(pool(ids(range(start, start + 10)))),
-                                      np.arange(start, start + 10))
+        np.testing.assert_array_equal(as_ids(pool(ids(range(start, start + 10)))), np.arange(start, start + 10))
     np.testing.assert_array_equal(as_ids(pool.images), np.arange(50))
     assert int(pool.count) == 50
 
@@ -295,7 +298,8 @@ def test_learning_rate_is_constant_then_decays_linearly_towards_zero():
     factors = [linear_decay_factor(epoch, 200, 100) for epoch in (0, 99, 100, 149, 199)]
     assert factors == pytest.approx([1.0, 1.0, 100 / 101, 51 / 101, 1 / 101])
     assert [linear_decay_factor(epoch, 10, 5) for epoch in range(10)] == pytest.approx(
-        [1, 1, 1, 1, 1, 5 / 6, 4 / 6, 3 / 6, 2 / 6, 1 / 6])
+        [1, 1, 1, 1, 1, 5 / 6, 4 / 6, 3 / 6, 2 / 6, 1 / 6]
+    )
 
 
 class RateProbe(keras.callbacks.Callback):
@@ -306,8 +310,7 @@ class RateProbe(keras.callbacks.Callback):
         self.rates = []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.rates.append({name: float(optimizer.learning_rate)
-                           for name, optimizer in self.model.optimizers.items()})
+        self.rates.append({name: float(optimizer.learning_rate) for name, optimizer in self.model.optimizers.items()})
 
 
 # ------------------------------------------------------------------------------ updates
@@ -330,8 +333,11 @@ def test_mirrored_step_equals_single_device_step(two_replicas, variant):
     styled G_ab gives each replica its share of the global batch's random codes. In the
     extended models the edge term, a mean over images, is on."""
     single, mirrored, logs = fit_single_and_mirrored(
-        lambda: small_cyclegan(pool_size=3, **VARIANTS[variant]), two_replicas,
-        lambda model: model.compile(**sgd(model, 0.5)), tf.data.Dataset.from_tensors(domains(16)))
+        lambda: small_cyclegan(pool_size=3, **VARIANTS[variant]),
+        two_replicas,
+        lambda model: model.compile(**sgd(model, 0.5)),
+        tf.data.Dataset.from_tensors(domains(16)),
+    )
     assert int(mirrored.pool_a.count.numpy()) == 3
     assert_same_training(*logs, single, mirrored)
 
@@ -351,8 +357,13 @@ def test_resume_restores_pools_seeds_optimizers_and_the_schedule(tmp_path, style
 
     def fit(model, epochs, initial_epoch=0, extra=()):
         probe = RateProbe()
-        model.fit(data, epochs=epochs, initial_epoch=initial_epoch, verbose=0,
-                  callbacks=[*model.schedule_callbacks(4), probe, *extra])
+        model.fit(
+            data,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            verbose=0,
+            callbacks=[*model.schedule_callbacks(4), probe, *extra],
+        )
         return [rates["d_a_optimizer"] for rates in probe.rates]
 
     straight = plain_or_styled(style_dim, pool_size=5)
@@ -397,9 +408,11 @@ def test_preview_shows_four_rows_per_direction_of_the_first_training_images(trai
     np.testing.assert_allclose(rows[0, :4], a, atol=1e-6)  # real A, then real B in row 4
     np.testing.assert_allclose(rows[4, :4], b, atol=1e-6)
     if style_dim_of(model):
+
         def a2b(images, style=None, seed=None):
             return model.translate(images, "a2b", style=style, seed=seed)
     else:  # the paper's G_ab takes images only
+
         def a2b(images, style=None, seed=None):
             return model.translate(images, "a2b")
 
@@ -422,16 +435,18 @@ def test_preview_shows_four_rows_per_direction_of_the_first_training_images(trai
         np.testing.assert_allclose(model.to_b(a, like=b, seed=1), to_b, atol=1e-6)
 
 
-def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, capsys,
-                                                                    monkeypatch):
+def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, capsys, monkeypatch):
     model = small_cyclegan()
     export_dir = export_generator(model, str(tmp_path / "export"))
     signatures = tf.saved_model.load(export_dir).signatures
     assert {"serving_default", "a2b", "b2a"} <= set(signatures)
     images = np.random.default_rng(0).integers(0, 256, (3,) + SHAPE, dtype=np.uint8)
     scaled = images.astype("float32") / 127.5 - 1.0
-    for name, generator in (("a2b", model.generator_ab), ("b2a", model.generator_ba),
-                            ("serving_default", model.generator_ab)):
+    for name, generator in (
+        ("a2b", model.generator_ab),
+        ("b2a", model.generator_ba),
+        ("serving_default", model.generator_ab),
+    ):
         served = signatures[name](images=tf.constant(images))["images"]
         assert served.dtype == tf.uint8 and served.shape == images.shape
         expected = images_to_uint8(generator(scaled)).numpy().astype(int)
@@ -445,16 +460,19 @@ def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, c
         Image.fromarray(images[i].repeat(3, 0).repeat(2, 1)).save(path)
     (inputs / "broken.png").write_bytes(b"not an image")
     out = tmp_path / "translated"
-    assert cli.main(["translate", "--model", export_dir, "--direction", "b2a", str(inputs),
-                     "--out", str(out)]) == 0
+    assert cli.main(["translate", "--model", export_dir, "--direction", "b2a", str(inputs), "--out", str(out)]) == 0
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
     assert written == ["a.png", "b.png", "more/c.png"]
     assert np.asarray(Image.open(out / "a.png")).shape == SHAPE
     assert "translated 3 images b2a" in capsys.readouterr().out
     _, shape = load_translation(export_dir, "a2b")
     assert shape == SHAPE
-    assert cli.main(["translate", "--model", export_dir, "--direction", "b2a",
-                     str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert (
+        cli.main(
+            ["translate", "--model", export_dir, "--direction", "b2a", str(tmp_path / "missing"), "--out", str(out)]
+        )
+        == 2
+    )
 
     monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
     assert cli.main(["evaluate", "--model", export_dir, "--data", "digits2digits-m", "-n", "100"]) == 0
@@ -474,8 +492,10 @@ def test_a_styled_export_draws_a2b_codes_itself(tmp_path):
     signatures = tf.saved_model.load(export_generator(model, str(tmp_path / "export"))).signatures
     images = np.random.default_rng(0).integers(0, 256, (3,) + SHAPE, dtype=np.uint8)
     scaled = images.astype("float32") / 127.5 - 1.0
-    for name, expected in (("a2b", model.generator_ab([scaled, np.ones((3, STYLE_DIM))])),
-                           ("b2a", model.generator_ba(scaled))):
+    for name, expected in (
+        ("a2b", model.generator_ab([scaled, np.ones((3, STYLE_DIM))])),
+        ("b2a", model.generator_ba(scaled)),
+    ):
         served = signatures[name](images=tf.constant(images))["images"].numpy().astype(int)
         assert np.abs(served - images_to_uint8(expected).numpy()).max() <= 1, name
 
@@ -506,16 +526,27 @@ def train_small(tmp_path, data, **options):
     import yaml
 
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(yaml.safe_dump({
-        "method": "cyclegan", "data": data, "image_size": 32, "batch_size": 2, "epochs": 2,
-        "steps_per_epoch": 2, "g_filters": 4, "d_filters": 4, **options}))
+    recipe.write_text(
+        yaml.safe_dump(
+            {
+                "method": "cyclegan",
+                "data": data,
+                "image_size": 32,
+                "batch_size": 2,
+                "epochs": 2,
+                "steps_per_epoch": 2,
+                "g_filters": 4,
+                "d_filters": 4,
+                **options,
+            }
+        )
+    )
     run_dir = tmp_path / "run"
     assert cli.main(["train", "--config", str(recipe), "--output", str(run_dir)]) == 0
     for epoch in (1, 2):
         assert (run_dir / "samples" / f"epoch_{epoch:04d}.png").exists()
     # the adversarial losses in one plot, the cycle and identity terms in another
-    assert sorted(path.name for path in (run_dir / "plots").glob("*.png")) == [
-        "losses.png", "terms.png"]
+    assert sorted(path.name for path in (run_dir / "plots").glob("*.png")) == ["losses.png", "terms.png"]
     return run_dir
 
 
@@ -529,15 +560,20 @@ def test_cli_trains_on_tfds_horse2zebra_and_exports(tmp_path, tfds_data_dir):
 @pytest.mark.slow
 def test_cli_trains_on_emoji_folders_and_translates_a_folder(tmp_path, shared_dir, capsys):
     emojis = shared_dir / "data" / "emojis"
-    run_dir = train_small(tmp_path, f"{emojis / 'Apple'},{emojis / 'Windows'}",
-                          augment="jitter+affine", lambda_identity=0.0)
+    run_dir = train_small(
+        tmp_path, f"{emojis / 'Apple'},{emojis / 'Windows'}", augment="jitter+affine", lambda_identity=0.0
+    )
     history = read_history(str(run_dir / "history.csv"))
     # no extra term in the recipe: the paper's model, and its eight terms
     assert sorted(history[-1]) == sorted(("epoch",) + PAPER_METRICS)
     assert float(history[-1]["identity_a"]) == 0.0 and float(history[-1]["cycle_a"]) > 0.0
     out = tmp_path / "windows"
-    assert cli.main(["translate", "--model", str(run_dir), "--direction", "a2b",
-                     str(emojis / "Test_Apple"), "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            ["translate", "--model", str(run_dir), "--direction", "a2b", str(emojis / "Test_Apple"), "--out", str(out)]
+        )
+        == 0
+    )
     assert len(list(out.rglob("*.png"))) == len(list((emojis / "Test_Apple").rglob("*.png")))
 
 
@@ -551,12 +587,21 @@ def test_translated_held_out_digits_keep_their_label(digits_judge):
     judge = digits_judge(16, 3)  # the plain digits' classifier, trained before the CycleGAN
     keras.utils.set_random_seed(0)
     data = keras_gans.data.load_unpaired("digits2digits-m", 16, batch_size=16, seed=0)
-    test = keras_gans.data.load_dataset("digits-m", 16, batch_size=359, channels=3,
-                                        with_labels=True, split="test", shuffle=False)
+    test = keras_gans.data.load_dataset(
+        "digits-m", 16, batch_size=359, channels=3, with_labels=True, split="test", shuffle=False
+    )
     images, labels = (tensor.numpy() for tensor in next(iter(test.dataset)))
     light = np.concatenate([images[:, :2], images[:, -2:]], axis=1).mean(axis=(1, 2, 3)) > 0
-    model = small_cyclegan(seed=0, style_dim=2, filters=16, blocks=3, lambda_identity=0.0,
-                           lambda_edges=5.0, lambda_cycle=3.0, method=ExtendedCycleGAN)
+    model = small_cyclegan(
+        seed=0,
+        style_dim=2,
+        filters=16,
+        blocks=3,
+        lambda_identity=0.0,
+        lambda_edges=5.0,
+        lambda_cycle=3.0,
+        method=ExtendedCycleGAN,
+    )
     model.compile()
 
     def kept():
@@ -566,9 +611,11 @@ def test_translated_held_out_digits_keep_their_label(digits_judge):
     untrained = kept()
     history = model.fit(data.dataset.repeat(), steps_per_epoch=100, epochs=3, verbose=0).history
     trained = kept()
-    print(f"b2a accuracy on held-out digits-m: untrained {untrained.mean():.1%}, trained "
-          f"{trained.mean():.1%} (light patches {trained[light].mean():.1%}, dark "
-          f"{trained[~light].mean():.1%})")
+    print(
+        f"b2a accuracy on held-out digits-m: untrained {untrained.mean():.1%}, trained "
+        f"{trained.mean():.1%} (light patches {trained[light].mean():.1%}, dark "
+        f"{trained[~light].mean():.1%})"
+    )
     assert untrained.mean() < 0.2
     # 88.6% (light 91.8%, dark 84.8%) when written; the paper's losses leave light patches at ~1%
     assert trained.mean() > 0.75 and trained[light].mean() > 0.75 and trained[~light].mean() > 0.6
@@ -593,9 +640,10 @@ def test_a_styled_generator_learns_to_translate_one_digit_in_several_styles():
 
     untrained = spread()
     history = model.fit(data.dataset.repeat(), steps_per_epoch=60, epochs=3, verbose=0).history
-    print(f"a2b spread over codes: untrained {untrained:.3f}, trained {spread():.3f}; "
-          f"style {history['style']}, diversity {history['diversity']}")
+    print(
+        f"a2b spread over codes: untrained {untrained:.3f}, trained {spread():.3f}; "
+        f"style {history['style']}, diversity {history['diversity']}"
+    )
     assert spread() > 2 * untrained
     assert history["diversity"][-1] > 2 * history["diversity"][0]
     assert history["style"][-1] < history["style"][0] - 0.1
-

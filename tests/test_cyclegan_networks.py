@@ -34,8 +34,7 @@ def test_unet_generator_keeps_the_shape_and_reaches_one_pixel(size):
     generator = build_unet_generator((size, size, 3), filters=4)
     assert generator.output_shape == (None, size, size, 3)
     assert generator(np.zeros((1, size, size, 3), "float32")).shape == (1, size, size, 3)
-    innermost = min(layer.output.shape[1] for layer in generator.layers
-                    if isinstance(layer, keras.layers.Conv2D))
+    innermost = min(layer.output.shape[1] for layer in generator.layers if isinstance(layer, keras.layers.Conv2D))
     assert innermost == 1
     assert count_layers(generator, keras.layers.Concatenate) == int(np.log2(size)) - 1
 
@@ -67,19 +66,17 @@ def test_patchgan_sees_70x70_patches():
 def test_reflection_padding_mirrors_without_repeating_the_edge():
     images = np.arange(2 * 4 * 5 * 3, dtype="float32").reshape(2, 4, 5, 3)
     padded = ReflectionPadding2D(2)(images)
-    np.testing.assert_array_equal(padded, np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)),
-                                                 mode="reflect"))
+    np.testing.assert_array_equal(padded, np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect"))
     assert ReflectionPadding2D(3).compute_output_shape((None, 8, None, 3)) == (None, 14, None, 3)
 
 
-@pytest.mark.parametrize("builder", [build_resnet_generator, build_unet_generator,
-                                     build_patchgan_discriminator])
+@pytest.mark.parametrize("builder", [build_resnet_generator, build_unet_generator, build_patchgan_discriminator])
 def test_each_image_is_processed_independently_of_its_batch_mates(builder):
     """Instance norm, not batch norm: what a replica's share of the batch is cannot matter."""
     network = builder((32, 32, 3), filters=4)
     images = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
     together = network(images, training=True).numpy()
-    alone = np.concatenate([network(images[i:i + 1], training=True).numpy() for i in range(4)])
+    alone = np.concatenate([network(images[i : i + 1], training=True).numpy() for i in range(4)])
     np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-5)
 
 
@@ -117,9 +114,9 @@ def test_the_style_encoder_reads_global_colour_into_a_code():
     assert np.abs(encoder(dark).numpy() - encoder(light).numpy()).max() > 1e-3
 
 
-@pytest.mark.parametrize("builder, size", [(build_resnet_generator, 30),
-                                           (build_unet_generator, 30),
-                                           (build_patchgan_discriminator, 4)])
+@pytest.mark.parametrize(
+    "builder, size", [(build_resnet_generator, 30), (build_unet_generator, 30), (build_patchgan_discriminator, 4)]
+)
 def test_sizes_a_network_cannot_take_are_a_usage_error(builder, size):
     with pytest.raises(UsageError, match="image size"):
         builder((size, size, 3), filters=4)

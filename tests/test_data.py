@@ -47,6 +47,7 @@ def assert_in_model_range(images):
 
 # --- digits and digits-m ----------------------------------------------------------------------------
 
+
 def test_digits_yield_float_batches_in_range_for_one_epoch():
     data = load_dataset("digits", batch_size=32, seed=0)
     assert isinstance(data, ImageData)
@@ -118,16 +119,19 @@ def test_make_digits_m_is_deterministic_and_keeps_strokes_readable():
         assert light_on_dark or dark_on_light
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(name="digits", batch_size=0), "batch_size"),
-    (dict(name="digits", image_size=4), "image_size"),
-    (dict(name="no_such_dataset"), "unknown dataset"),
-    (dict(name="digits", augment="blur"), "unknown augmentation"),
-    (dict(name="digits", channels=2), "channels"),
-    (dict(name="digits", split="validation"), "no split"),
-    (dict(name="digits", split="test", batch_size=1000), "fewer than batch_size"),
-    (dict(name="digits2digits-m"), "load_unpaired"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(name="digits", batch_size=0), "batch_size"),
+        (dict(name="digits", image_size=4), "image_size"),
+        (dict(name="no_such_dataset"), "unknown dataset"),
+        (dict(name="digits", augment="blur"), "unknown augmentation"),
+        (dict(name="digits", channels=2), "channels"),
+        (dict(name="digits", split="validation"), "no split"),
+        (dict(name="digits", split="test", batch_size=1000), "fewer than batch_size"),
+        (dict(name="digits2digits-m"), "load_unpaired"),
+    ],
+)
 def test_bad_arguments_are_one_line_data_errors(kwargs, message):
     with pytest.raises(DataError, match=message) as error:
         load_dataset(**kwargs)
@@ -135,11 +139,13 @@ def test_bad_arguments_are_one_line_data_errors(kwargs, message):
 
 
 def test_dataset_names_cover_the_registry():
-    assert {"digits", "digits-m", "mnist", "fashion_mnist", "cifar10", "svhn", "horse2zebra",
-            "digits2digits-m"} <= set(dataset_names())
+    assert {"digits", "digits-m", "mnist", "fashion_mnist", "cifar10", "svhn", "horse2zebra", "digits2digits-m"} <= set(
+        dataset_names()
+    )
 
 
 # --- folders ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def mixed_folder(tmp_path):
@@ -228,6 +234,7 @@ def test_transparent_pngs_are_composited_on_white(tmp_path):
 
 # --- unpaired domains -------------------------------------------------------------------------------
 
+
 def shade_folder(folder, count, channel):
     """`count` solid 8x8 images, image i having value 100 + 20 i in `channel`."""
     for i in range(count):
@@ -283,6 +290,7 @@ def test_digits_to_digits_m_are_unpaired_labelled_rgb_domains():
 
 # --- augmentation -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", AUGMENTATIONS)
 def test_augmentation_keeps_shape_and_range_and_changes_images(name):
     plain = first(load_dataset("digits", batch_size=32, shuffle=False).dataset).numpy()
@@ -318,6 +326,7 @@ def test_affine_moves_content_within_the_documented_bounds():
 
 
 # --- TFDS and the shared data -----------------------------------------------------------------------
+
 
 def test_mnist_from_the_shared_tfds_copy(tfds_data_dir, require_shared):
     require_shared(tfds_data_dir / "mnist", "TFDS mnist")
@@ -404,14 +413,18 @@ def test_real_images_fall_back_to_train_only_when_the_split_is_missing(tmp_path,
 
 # --- what a run loads -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("overrides, images, labels", [
-    ({"method": "dcgan"}, 8, False),
-    ({"method": "dcgan", "d_steps": 3}, 24, False),
-    ({"method": "wgan"}, 40, False),  # wgan's 5 critic updates per step, each on its own batch
-    ({"method": "wgan-gp", "d_steps": 2}, 16, False),
-    ({"method": "cgan"}, 40, True),
-    ({"method": "acgan", "d_steps": 2}, 16, True),
-])
+
+@pytest.mark.parametrize(
+    "overrides, images, labels",
+    [
+        ({"method": "dcgan"}, 8, False),
+        ({"method": "dcgan", "d_steps": 3}, 24, False),
+        ({"method": "wgan"}, 40, False),  # wgan's 5 critic updates per step, each on its own batch
+        ({"method": "wgan-gp", "d_steps": 2}, 16, False),
+        ({"method": "cgan"}, 40, True),
+        ({"method": "acgan", "d_steps": 2}, 16, True),
+    ],
+)
 def test_a_run_loads_every_real_batch_of_a_step(overrides, images, labels):
     """run.load_data: one element per train step, holding batch_size x the method's
     batches_per_step real images (d_steps for the GAN family), with labels where it takes them."""
@@ -419,10 +432,8 @@ def test_a_run_loads_every_real_batch_of_a_step(overrides, images, labels):
     from keras_gans.methods import get_method
     from keras_gans.run import load_data
 
-    config = config_lib.from_values({"data": "digits", "image_size": 16, "batch_size": 8,
-                                     **overrides})
-    assert config.batch_size * get_method(config.method).model.batches_per_step(
-        config.options) == images
+    config = config_lib.from_values({"data": "digits", "image_size": 16, "batch_size": 8, **overrides})
+    assert config.batch_size * get_method(config.method).model.batches_per_step(config.options) == images
     data = load_data(config)
     element = first(data.dataset)
     if labels:
@@ -445,7 +456,10 @@ def test_a_translation_run_loads_unpaired_batches_at_256_by_default(tmp_path):
     assert data.image_shape == (256, 256, 3) and data.num_examples == 3
     images_a, images_b = to_numpy(*first(data.dataset))
     assert images_a.shape == images_b.shape == (1, 256, 256, 3)  # the paper's single images
-    small = load_data(config_lib.from_values({"method": "cyclegan", "data": "digits2digits-m",
-                                              "image_size": 16, "channels": 1, "batch_size": 4}))
+    small = load_data(
+        config_lib.from_values(
+            {"method": "cyclegan", "data": "digits2digits-m", "image_size": 16, "channels": 1, "batch_size": 4}
+        )
+    )
     images_a, images_b = to_numpy(*first(small.dataset))
     assert images_a.shape == images_b.shape == (4, 16, 16, 1)

@@ -26,8 +26,15 @@ SHAPE = (28, 28, 1)
 def small_gan(adversarial_loss="bce", seed=1, ema_decay=0.999, g_steps=1, **options):
     generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
     discriminator = build_dcgan_discriminator(SHAPE, filters=8)
-    return keras_gans.GAN(generator, discriminator, adversarial_loss=adversarial_loss, seed=seed,
-                          ema_decay=ema_decay, g_steps=g_steps, **options)
+    return keras_gans.GAN(
+        generator,
+        discriminator,
+        adversarial_loss=adversarial_loss,
+        seed=seed,
+        ema_decay=ema_decay,
+        g_steps=g_steps,
+        **options,
+    )
 
 
 def batch(n=8, seed=0):
@@ -67,10 +74,11 @@ def test_each_update_touches_only_its_own_network():
 
 
 def test_players_name_each_network_its_optimizer_and_its_side():
-    gan = keras_gans.build("dcgan", SHAPE, g_filters=8, d_filters=8, latent_dim=8, g_lr=1e-3,
-                           d_lr=3e-4)
-    assert gan.players == {"g_optimizer": Player(gan.generator, GENERATOR),
-                           "d_optimizer": Player(gan.discriminator, DISCRIMINATOR)}
+    gan = keras_gans.build("dcgan", SHAPE, g_filters=8, d_filters=8, latent_dim=8, g_lr=1e-3, d_lr=3e-4)
+    assert gan.players == {
+        "g_optimizer": Player(gan.generator, GENERATOR),
+        "d_optimizer": Player(gan.discriminator, DISCRIMINATOR),
+    }
     assert list(gan.optimizers) == ["g_optimizer", "d_optimizer"]  # the checkpoint order
     # Each side gets its own learning rate.
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-3)
@@ -78,15 +86,17 @@ def test_players_name_each_network_its_optimizer_and_its_side():
     assert gan.latent_dim == 8 and gan.export_constants() == {}
 
 
-@pytest.mark.parametrize("keyword", ["n_critic", "loss", "generator_steps", "latent_dim",
-                                     "class_weight"])
+@pytest.mark.parametrize("keyword", ["n_critic", "loss", "generator_steps", "latent_dim", "class_weight"])
 def test_an_undeclared_keyword_is_a_one_line_config_error_naming_it(keyword):
     """Only the declared training options are keywords: old names (n_critic, loss,
     generator_steps), network sizes (latent_dim, read from the generator) and other methods'
     options are refused, never silently dropped."""
     with pytest.raises(ConfigError, match=f"GAN takes no option '{keyword}'") as error:
-        keras_gans.GAN(build_dcgan_generator(SHAPE, latent_dim=8, filters=8),
-                       build_dcgan_discriminator(SHAPE, filters=8), **{keyword: 1})
+        keras_gans.GAN(
+            build_dcgan_generator(SHAPE, latent_dim=8, filters=8),
+            build_dcgan_discriminator(SHAPE, filters=8),
+            **{keyword: 1},
+        )
     assert "\n" not in str(error.value)
 
 
@@ -98,16 +108,16 @@ def test_ema_generator_is_the_warmed_up_moving_average_of_the_generator():
     # Adam at 1e-2 moves every weight by ~1e-2 a step: a wrong decay is then off by far more
     # than the tolerance.
     gan.compile(g_optimizer=keras.optimizers.Adam(1e-2), d_optimizer=keras.optimizers.Adam(1e-2))
-    assert not changed(weights(gan.generator, trainable=False), gan.ema_generator,
-                       trainable=False, exact=True)  # it starts as a copy
+    assert not changed(
+        weights(gan.generator, trainable=False), gan.ema_generator, trainable=False, exact=True
+    )  # it starts as a copy
     for step, decay in ((1, 2 / 11), (2, 0.2)):
         ema_before = weights(gan.ema_generator, trainable=False)
         gan.train_on_batch(batch(seed=step))
         assert int(gan.g_optimizer.iterations) == step
         raw = weights(gan.generator, trainable=False)
         for average, previous, weight in zip(gan.ema_generator.variables, ema_before, raw):
-            np.testing.assert_allclose(average.numpy(), decay * previous + (1 - decay) * weight,
-                                       rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(average.numpy(), decay * previous + (1 - decay) * weight, rtol=1e-5, atol=1e-6)
     assert changed(raw, gan.ema_generator, trainable=False)  # an average, not a copy
     assert gan.sampling_generator is gan.ema_generator
     assert gan.generate(5, seed=3).shape == (5,) + SHAPE
@@ -128,8 +138,7 @@ def twin(model_fn, reference):
 
 
 def run_steps(gan, steps=2, **compile_args):
-    gan.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1),
-                **compile_args)
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1), **compile_args)
     for step in range(steps):
         logs = gan.train_on_batch(batch(seed=step), return_dict=True)
     return logs
@@ -161,10 +170,11 @@ def test_mirrored_step_equals_single_device_step(two_replicas):
     own slice of the batch's noise."""
     assert two_replicas.num_replicas_in_sync == 2
     single, mirrored, logs = fit_single_and_mirrored(
-        lambda: small_gan(ema_decay=0.99), two_replicas,
-        lambda gan: gan.compile(g_optimizer=keras.optimizers.SGD(0.5),
-                                d_optimizer=keras.optimizers.SGD(0.5)),
-        tf.data.Dataset.from_tensor_slices(batch(16)).batch(16))
+        lambda: small_gan(ema_decay=0.99),
+        two_replicas,
+        lambda gan: gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5)),
+        tf.data.Dataset.from_tensor_slices(batch(16)).batch(16),
+    )
     assert changed(weights(small_gan().generator), single.generator)
     # The step moves weights by up to ~0.1. Replicas sum in another order than one device, and
     # under a loaded CPU (the full suite beside other jobs) that reached 1.3e-4 in the generator's
@@ -184,8 +194,9 @@ def test_replicas_draw_different_noise(two_replicas):
     per_replica = strategy.experimental_local_results(draw())
     assert not np.allclose(per_replica[0].numpy(), per_replica[1].numpy())
     single = small_gan()
-    np.testing.assert_allclose(np.concatenate([r.numpy() for r in per_replica]),
-                               single.sample_latent(8).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.concatenate([r.numpy() for r in per_replica]), single.sample_latent(8).numpy(), rtol=1e-6
+    )
 
 
 def test_keras_file_round_trip(tmp_path):
@@ -243,20 +254,35 @@ def test_a_mixed_precision_run_leaves_the_global_policy_as_it_found_it(tmp_path)
     from keras_gans.config import from_values
     from keras_gans.run import train
 
-    train(from_values(dict(method="gan", data="digits", image_size=16, batch_size=8, epochs=1,
-                           steps_per_epoch=2, mixed_precision=True, output=str(tmp_path / "run"))),
-          verbose=0)
+    train(
+        from_values(
+            dict(
+                method="gan",
+                data="digits",
+                image_size=16,
+                batch_size=8,
+                epochs=1,
+                steps_per_epoch=2,
+                mixed_precision=True,
+                output=str(tmp_path / "run"),
+            )
+        ),
+        verbose=0,
+    )
     assert keras.mixed_precision.global_policy().name == "float32"
     assert (tmp_path / "run" / "export" / "generator" / "saved_model.pb").exists()
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"clip_value": -1.0}, "'clip_value' must be at least 0"),
-    ({"gp_weight": -3.0}, "'gp_weight' must be at least 0"),
-    ({"d_steps": 2.7}, "'d_steps' must be int"),
-    ({"adversarial_loss": "nope"}, "'adversarial_loss' must be one of"),
-    ({"n_critic": 5}, "it is now called 'd_steps'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"clip_value": -1.0}, "'clip_value' must be at least 0"),
+        ({"gp_weight": -3.0}, "'gp_weight' must be at least 0"),
+        ({"d_steps": 2.7}, "'d_steps' must be int"),
+        ({"adversarial_loss": "nope"}, "'adversarial_loss' must be one of"),
+        ({"n_critic": 5}, "it is now called 'd_steps'"),
+    ],
+)
 def test_the_constructor_checks_options_as_the_config_does(options, message):
     with pytest.raises(ConfigError, match=message):
         small_gan(**options)

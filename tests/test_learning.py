@@ -20,8 +20,7 @@ def test_dcgan_learns_the_digits(digits_judge):
     gan = keras_gans.build("dcgan", data.image_shape, g_filters=32, d_filters=32, seed=0)
     untrained = classifier_scores(digits_classifier, gan.generate(500, seed=1))
     history = gan.fit(data.dataset, epochs=14, verbose=0).history
-    scores = classifier_scores(digits_classifier, gan.generate(1000, seed=1),
-                               real_images("digits", 28, 1, n=350)[0])
+    scores = classifier_scores(digits_classifier, gan.generate(1000, seed=1), real_images("digits", 28, 1, n=350)[0])
     print("untrained:", untrained, "| trained:", scores)
     assert scores.confident >= 0.5, scores
     assert scores.classes_present >= 8, scores

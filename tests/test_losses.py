@@ -31,14 +31,14 @@ def test_bce_is_finite_for_extreme_logits():
 def test_least_squares_losses():
     real, fake = np.array([1.0, 0.0]), np.array([0.5, 2.0])
     assert _np(losses.lsgan_discriminator_loss(real, fake)) == pytest.approx(
-        0.5 * np.mean([0.0, 1.0]) + 0.5 * np.mean([0.25, 4.0]))
+        0.5 * np.mean([0.0, 1.0]) + 0.5 * np.mean([0.25, 4.0])
+    )
     assert _np(losses.lsgan_generator_loss(fake)) == pytest.approx(0.5 * np.mean([0.25, 1.0]))
 
 
 def test_hinge_and_wasserstein_losses():
     real, fake = np.array([0.5, 2.0]), np.array([-2.0, 0.0])
-    assert _np(losses.hinge_discriminator_loss(real, fake)) == pytest.approx(
-        np.mean([0.5, 0.0]) + np.mean([0.0, 1.0]))
+    assert _np(losses.hinge_discriminator_loss(real, fake)) == pytest.approx(np.mean([0.5, 0.0]) + np.mean([0.0, 1.0]))
     assert _np(losses.hinge_generator_loss(fake)) == pytest.approx(1.0)
     assert _np(losses.wasserstein_critic_loss(real, fake)) == pytest.approx(-1.0 - 1.25)
     assert _np(losses.wasserstein_generator_loss(fake)) == pytest.approx(1.0)
@@ -125,8 +125,7 @@ def test_edge_correlation_matches_hand_computation():
         grey = images.mean(-1)
         down = grey[:, 1:, :-1] - grey[:, :-1, :-1]
         right = grey[:, :-1, 1:] - grey[:, :-1, :-1]
-        return np.sqrt(down ** 2 + right ** 2 + 1e-6).reshape(len(images), -1)
+        return np.sqrt(down**2 + right**2 + 1e-6).reshape(len(images), -1)
 
     correlations = [np.corrcoef(s, t)[0, 1] for s, t in zip(edges(source), edges(translated))]
-    assert _np(losses.edge_correlation_loss(source, translated)) == pytest.approx(
-        1 - np.mean(correlations), rel=1e-4)
+    assert _np(losses.edge_correlation_loss(source, translated)) == pytest.approx(1 - np.mean(correlations), rel=1e-4)

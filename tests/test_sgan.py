@@ -79,11 +79,14 @@ def test_labels_are_kept_for_a_balanced_subset_fixed_by_the_seed():
     np.testing.assert_array_equal(sgan.choose_labelled(labels, "all", 4, seed=0), np.arange(100))
 
 
-@pytest.mark.parametrize("labelled, error, message", [
-    (3, ConfigError, "fewer than the 4 classes"),
-    ("many", ConfigError, "must be a number of images or all"),
-    (400, DataError, "class 0 has 25 training images"),
-])
+@pytest.mark.parametrize(
+    "labelled, error, message",
+    [
+        (3, ConfigError, "fewer than the 4 classes"),
+        ("many", ConfigError, "must be a number of images or all"),
+        (400, DataError, "class 0 has 25 training images"),
+    ],
+)
 def test_a_labelled_count_that_cannot_be_met_is_refused(labelled, error, message):
     with pytest.raises(error, match=message):
         sgan.choose_labelled(np.repeat(np.arange(4), 25), labelled, 4, seed=0)
@@ -91,8 +94,7 @@ def test_a_labelled_count_that_cannot_be_met_is_refused(labelled, error, message
 
 def test_the_data_pairs_labelled_batches_with_the_other_images_unlabelled():
     options = sgan.SGANOptions(labelled=20)
-    data = sgan.SemiSupervisedGAN.training_data("digits", options=options, batch_size=8,
-                                                image_size=16, seed=0)
+    data = sgan.SemiSupervisedGAN.training_data("digits", options=options, batch_size=8, image_size=16, seed=0)
     chosen = np.array(data.manifest["labelled"])
     assert len(chosen) == 20
     source = load_dataset("digits", 16, batch_size=1, with_labels=True, shuffle=False)
@@ -116,8 +118,7 @@ def test_the_data_pairs_labelled_batches_with_the_other_images_unlabelled():
 # ------------------------------------------------------------------------------ the update
 def small_sgan(seed=1, input_noise=0.3, dropout=0.5, **options):
     generator = keras_gans.networks.build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
-    classifier = sgan.build_classifier(SHAPE, CLASSES, filters=8, input_noise=input_noise,
-                                       dropout=dropout)
+    classifier = sgan.build_classifier(SHAPE, CLASSES, filters=8, input_noise=input_noise, dropout=dropout)
     return sgan.SemiSupervisedGAN(generator, classifier, CLASSES, seed=seed, **options)
 
 
@@ -134,8 +135,7 @@ def test_one_step_reports_its_terms_and_each_update_touches_only_its_network(gen
     gan = make()
     gan.compile()
     logs = gan.train_on_batch(*batch(), return_dict=True)
-    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "supervised", "unsupervised",
-                         "accuracy"}
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "supervised", "unsupervised", "accuracy"}
     assert logs["d_loss"] == pytest.approx(logs["supervised"] + logs["unsupervised"], rel=1e-5)
 
 
@@ -143,8 +143,7 @@ def test_the_unlabelled_weight_scales_the_real_and_fake_terms():
     gan = small_sgan(unlabelled_weight=0.25)
     gan.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.SGD(0.0))
     logs = gan.train_on_batch(*batch(), return_dict=True)
-    assert logs["d_loss"] == pytest.approx(logs["supervised"] + 0.25 * logs["unsupervised"],
-                                           rel=1e-5)
+    assert logs["d_loss"] == pytest.approx(logs["supervised"] + 0.25 * logs["unsupervised"], rel=1e-5)
 
 
 @pytest.mark.parametrize("generator_loss", ["feature_matching", "non_saturating"])
@@ -160,8 +159,7 @@ def test_mirrored_step_equals_single_device_step(two_replicas, generator_loss):
     def compile_model(model):
         model.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
 
-    single, mirrored, (logs_single, logs_mirrored) = fit_single_and_mirrored(
-        make, two_replicas, compile_model, data)
+    single, mirrored, (logs_single, logs_mirrored) = fit_single_and_mirrored(make, two_replicas, compile_model, data)
     assert_same_training(logs_single, logs_mirrored, single, mirrored, rtol=2e-4, atol=5e-5)
     # The generator's loss is small: compare it relatively, not within assert_same_training's floor.
     assert logs_mirrored["g_loss"] == pytest.approx(logs_single["g_loss"], rel=1e-3)
@@ -186,9 +184,10 @@ def test_classify_and_the_classifier_export_agree(tmp_path):
     served = loaded.signatures["serving_default"](images=images_to_uint8(images))
     assert served["probabilities"].shape == (5, CLASSES)
     assert int(loaded.num_classes.numpy()) == CLASSES
-    np.testing.assert_array_equal(served["labels"].numpy(),
-                                  gan.classify(keras_gans.export.uint8_to_images(
-                                      images_to_uint8(images)).numpy()).argmax(1))
+    np.testing.assert_array_equal(
+        served["labels"].numpy(),
+        gan.classify(keras_gans.export.uint8_to_images(images_to_uint8(images)).numpy()).argmax(1),
+    )
 
 
 @pytest.mark.parametrize("networks", ["conv", "mlp"])
@@ -196,16 +195,23 @@ def test_keras_file_round_trip(tmp_path, networks):
     if networks == "conv":
         gan = small_sgan(unlabelled_weight=0.5, generator_loss="non_saturating")
     else:
-        gan = keras_gans.build("sgan", SHAPE, CLASSES, compile=False, seed=1, networks="mlp",
-                               unlabelled_weight=0.5, generator_loss="non_saturating")
+        gan = keras_gans.build(
+            "sgan",
+            SHAPE,
+            CLASSES,
+            compile=False,
+            seed=1,
+            networks="mlp",
+            unlabelled_weight=0.5,
+            generator_loss="non_saturating",
+        )
         assert any(isinstance(layer, sgan.WeightNormDense) for layer in gan.discriminator.layers)
     gan.compile()
     gan.train_on_batch(*batch())
     gan.save(tmp_path / "sgan.keras")
     loaded = keras.saving.load_model(tmp_path / "sgan.keras")
     assert type(loaded) is sgan.SemiSupervisedGAN
-    assert (loaded.unlabelled_weight, loaded.generator_loss, loaded.num_classes) == (
-        0.5, "non_saturating", CLASSES)
+    assert (loaded.unlabelled_weight, loaded.generator_loss, loaded.num_classes) == (0.5, "non_saturating", CLASSES)
     images = random_images(3, SHAPE, seed=4)
     np.testing.assert_allclose(loaded.classify(images), gan.classify(images), atol=1e-5)
 
@@ -213,9 +219,26 @@ def test_keras_file_round_trip(tmp_path, networks):
 # ------------------------------------------------------------------------------ runs
 def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path):
     run = tmp_path / "run"
-    args = ["--method", "sgan", "--data", "digits", "--image-size", "16", "--labelled", "30",
-            "--batch-size", "16", "--steps-per-epoch", "4", "--g-filters", "8", "--d-filters",
-            "8", "--output", str(run)]
+    args = [
+        "--method",
+        "sgan",
+        "--data",
+        "digits",
+        "--image-size",
+        "16",
+        "--labelled",
+        "30",
+        "--batch-size",
+        "16",
+        "--steps-per-epoch",
+        "4",
+        "--g-filters",
+        "8",
+        "--d-filters",
+        "8",
+        "--output",
+        str(run),
+    ]
     first = run_cli(*args, "--epochs", "1")
     assert first.returncode == 0, first.stderr[-2000:]
     labelled = yaml.safe_load((run / "data.yaml").read_text())["labelled"]
@@ -225,8 +248,11 @@ def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path)
     assert yaml.safe_load((run / "data.yaml").read_text())["labelled"] == labelled
     state = np.load(run / "checkpoints" / "latest.npz")
     assert int(state["epoch"]) == 2
-    iterations = [int(state[key]) for key in state.files
-                  if key.endswith("/00000") and key.split("/")[0] in ("g_optimizer", "d_optimizer")]
+    iterations = [
+        int(state[key])
+        for key in state.files
+        if key.endswith("/00000") and key.split("/")[0] in ("g_optimizer", "d_optimizer")
+    ]
     assert iterations == [8, 8]  # both optimizers went on from the first run's 4 steps
     for export in ("generator", "classifier"):
         assert (run / "export" / export / "saved_model.pb").exists()
@@ -249,11 +275,19 @@ def test_the_gan_teaches_the_classifier_more_than_the_labels_alone():
     for weight in (1.0, 0.0):
         keras.utils.set_random_seed(0)
         options = sgan.SGANOptions(labelled=50)
-        data = sgan.SemiSupervisedGAN.training_data("digits", options=options, batch_size=32,
-                                                    image_size=16, seed=0)
-        gan = keras_gans.build("sgan", data.image_shape, data.num_classes, seed=0, labelled=50,
-                               g_filters=32, d_filters=32, g_lr=1e-3, d_lr=1e-3,
-                               unlabelled_weight=weight)
+        data = sgan.SemiSupervisedGAN.training_data("digits", options=options, batch_size=32, image_size=16, seed=0)
+        gan = keras_gans.build(
+            "sgan",
+            data.image_shape,
+            data.num_classes,
+            seed=0,
+            labelled=50,
+            g_filters=32,
+            d_filters=32,
+            g_lr=1e-3,
+            d_lr=1e-3,
+            unlabelled_weight=weight,
+        )
         gan.fit(data.dataset.repeat(), epochs=1, steps_per_epoch=600, verbose=0)
         predicted = gan.classify(test_images).argmax(1)
         accuracy[weight] = np.mean(predicted == test_labels)

@@ -44,10 +44,13 @@ def sgd(lr=0.1):
     return keras.optimizers.SGD(lr)
 
 
-@pytest.mark.parametrize("make, metrics", [
-    (small_wgan, {"d_loss", "g_loss", "d_real", "d_fake", "wasserstein"}),
-    (small_wgan_gp, {"d_loss", "g_loss", "d_real", "d_fake", "wasserstein", "gp"}),
-])
+@pytest.mark.parametrize(
+    "make, metrics",
+    [
+        (small_wgan, {"d_loss", "g_loss", "d_real", "d_fake", "wasserstein"}),
+        (small_wgan_gp, {"d_loss", "g_loss", "d_real", "d_fake", "wasserstein", "gp"}),
+    ],
+)
 def test_one_step_trains_both_networks_and_reports_metrics(make, metrics):
     gan = make()
     gan.compile(run_eagerly=True)  # eager: tracing would cost more than the step
@@ -82,8 +85,7 @@ class ClipWatch(keras_gans.WGAN):
 
     def discriminator_update(self, real, labels):
         terms = super().discriminator_update(real, labels)
-        self.largest.append(max(float(keras.ops.max(keras.ops.abs(v)))
-                                for v in self.discriminator.trainable_variables))
+        self.largest.append(max(float(keras.ops.max(keras.ops.abs(v))) for v in self.discriminator.trainable_variables))
         return terms
 
 
@@ -113,8 +115,7 @@ def test_penalty_in_the_step_is_the_analytic_one_for_a_linear_critic():
     minimise E f(fake) - E f(real) + 10 gp."""
     images = keras.Input(SHAPE)
     critic = keras.Model(images, keras.layers.Dense(1)(keras.layers.Flatten()(images)))
-    gan = keras_gans.WGANGP(build_dcgan_generator(SHAPE, latent_dim=8, filters=8), critic,
-                            d_steps=1)
+    gan = keras_gans.WGANGP(build_dcgan_generator(SHAPE, latent_dim=8, filters=8), critic, d_steps=1)
     gan.compile(g_optimizer=sgd(0.0), d_optimizer=sgd(0.0), run_eagerly=True)
     logs = gan.train_on_batch(batch(), return_dict=True)
     expected = (np.linalg.norm(critic.layers[-1].kernel.numpy()) - 1.0) ** 2
@@ -134,6 +135,7 @@ def fixed(cls):
     def make():
         gan = small_wgan(normalization=None if cls is FixedNoiseWGANGP else "batch")
         return cls(gan.generator, gan.discriminator, d_steps=2, seed=1)
+
     return make
 
 
@@ -161,9 +163,11 @@ def test_mirrored_step_equals_single_device_step(make, two_replicas):
     weights: the strided critic batches commute with the replica split, the noise and penalty
     epsilons are sliced per replica and clipping acts on the mirrored weights."""
     single, mirrored, logs = fit_single_and_mirrored(
-        lambda: make(ema_decay=0.99), two_replicas,
+        lambda: make(ema_decay=0.99),
+        two_replicas,
         lambda gan: gan.compile(g_optimizer=sgd(0.5), d_optimizer=sgd(0.5)),
-        tf.data.Dataset.from_tensor_slices(batch(16)).batch(16))
+        tf.data.Dataset.from_tensor_slices(batch(16)).batch(16),
+    )
     assert_same_training(*logs, single, mirrored)
     assert changed(weights(make().discriminator), single.discriminator)
 
@@ -190,18 +194,24 @@ def assert_papers_optimizers(gan, cls):
             assert float(optimizer.learning_rate) == pytest.approx(5e-5)
         else:
             assert isinstance(optimizer, keras.optimizers.Adam)
-            assert ((float(optimizer.learning_rate), optimizer.beta_1, optimizer.beta_2)
-                    == pytest.approx((1e-4, 0.0, 0.9)))
+            assert (float(optimizer.learning_rate), optimizer.beta_1, optimizer.beta_2) == pytest.approx(
+                (1e-4, 0.0, 0.9)
+            )
 
 
-@pytest.mark.parametrize("cls, settings", [
-    (keras_gans.WGAN, ("wasserstein", 5, 1, 0.01, 0.0)),
-    (keras_gans.WGANGP, ("wasserstein", 5, 1, 0.0, 10.0)),
-])
+@pytest.mark.parametrize(
+    "cls, settings",
+    [
+        (keras_gans.WGAN, ("wasserstein", 5, 1, 0.01, 0.0)),
+        (keras_gans.WGANGP, ("wasserstein", 5, 1, 0.0, 10.0)),
+    ],
+)
 def test_the_classes_defaults_are_the_papers(cls, settings):
     """`cls(g, d)` and a bare `compile()` take the declared Options: the papers' settings."""
-    gan = cls(build_dcgan_generator(SHAPE, latent_dim=8, filters=8),
-              build_dcgan_discriminator(SHAPE, filters=8, normalization=None))
+    gan = cls(
+        build_dcgan_generator(SHAPE, latent_dim=8, filters=8),
+        build_dcgan_discriminator(SHAPE, filters=8, normalization=None),
+    )
     assert_defaults_from_options(gan)
     assert (gan.adversarial_loss, gan.d_steps, gan.g_steps, gan.clip_value, gan.gp_weight) == settings
     gan.compile()
@@ -211,14 +221,13 @@ def test_the_classes_defaults_are_the_papers(cls, settings):
 def test_get_config_round_trip_keeps_every_option():
     """Options off the class's defaults come back as they were, clipping off included (not
     WGAN's default 0.01)."""
-    gan = small_wgan(d_steps=3, g_steps=2, adversarial_loss="hinge", clip_value=0.0,
-                     gp_weight=2.0, ema_decay=0.5, seed=7)
+    gan = small_wgan(
+        d_steps=3, g_steps=2, adversarial_loss="hinge", clip_value=0.0, gp_weight=2.0, ema_decay=0.5, seed=7
+    )
     restored = keras_gans.WGAN.from_config(gan.get_config())
     assert type(restored) is keras_gans.WGAN
-    names = ("adversarial_loss", "d_steps", "g_steps", "clip_value", "gp_weight", "ema_decay",
-             "seed", "latent_dim")
-    assert ([getattr(restored, name) for name in names]
-            == ["hinge", 3, 2, 0.0, 2.0, 0.5, 7, 8])
+    names = ("adversarial_loss", "d_steps", "g_steps", "clip_value", "gp_weight", "ema_decay", "seed", "latent_dim")
+    assert [getattr(restored, name) for name in names] == ["hinge", 3, 2, 0.0, 2.0, 0.5, 7, 8]
     assert set(restored.metric_names) == {"d_loss", "g_loss", "d_real", "d_fake", "gp"}
 
 
@@ -229,10 +238,13 @@ def test_recipes_carry_the_papers_settings():
     gp = keras_gans.build("wgan-gp", SHAPE)
     assert type(gp) is keras_gans.WGANGP and (gp.d_steps, gp.gp_weight, gp.clip_value) == (5, 10.0, 0.0)
     assert_papers_optimizers(gp, keras_gans.WGANGP)
-    assert not any(isinstance(layer, keras.layers.BatchNormalization)
-                   for layer in gp.discriminator.layers)
-    for method, data, batch_size in (("wgan", "mnist", 32), ("wgan", "cifar10", 64),
-                                     ("wgan-gp", "mnist", 16), ("wgan-gp", "cifar10", 64)):
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in gp.discriminator.layers)
+    for method, data, batch_size in (
+        ("wgan", "mnist", 32),
+        ("wgan", "cifar10", 64),
+        ("wgan-gp", "mnist", 16),
+        ("wgan-gp", "cifar10", 64),
+    ):
         shipped = resolve({"method": method, "data": data})
         assert shipped.batch_size == batch_size and shipped.options.d_steps == 5
 
@@ -244,8 +256,7 @@ def test_a_step_takes_d_steps_batches_of_data():
 
     config = from_values({"method": "wgan-gp"})
     assert keras_gans.WGANGP.batches_per_step(config.options) == 5
-    config = from_values({"method": "dcgan", "data": "digits", "image_size": 16,
-                          "batch_size": 4, "d_steps": 3})
+    config = from_values({"method": "dcgan", "data": "digits", "image_size": 16, "batch_size": 4, "d_steps": 3})
     assert keras_gans.GAN.batches_per_step(config.options) == 3
     images = next(iter(load_data(config).dataset))
     assert tuple(images.shape) == (12, 16, 16, 1)
@@ -257,9 +268,18 @@ def test_run_resumes_and_exports(tmp_path, method, critic_updates):
     critic updates per generator update) and exports its generator."""
     from keras_gans.run import train
 
-    options = dict(method=method, data="digits", image_size=16, batch_size=8, latent_dim=8,
-                   g_filters=8, d_filters=8, d_steps=critic_updates, steps_per_epoch=3,
-                   output=str(tmp_path / "run"))
+    options = dict(
+        method=method,
+        data="digits",
+        image_size=16,
+        batch_size=8,
+        latent_dim=8,
+        g_filters=8,
+        d_filters=8,
+        d_steps=critic_updates,
+        steps_per_epoch=3,
+        output=str(tmp_path / "run"),
+    )
     train(from_values(dict(epochs=1, **options)), verbose=0)
     train(from_values(dict(epochs=2, **options)), resume=True, verbose=0)
     with np.load(tmp_path / "run" / "checkpoints" / "latest.npz") as state:

@@ -9,5 +9,4 @@ from keras_gans.data.core import DataError, ImageData
 from keras_gans.data.embedded import make_digits_m
 from keras_gans.data.sources import dataset_names, load_dataset, load_unpaired
 
-__all__ = ["AUGMENTATIONS", "DataError", "ImageData", "dataset_names", "load_dataset", "load_unpaired",
-           "make_digits_m"]
+__all__ = ["AUGMENTATIONS", "DataError", "ImageData", "dataset_names", "load_dataset", "load_unpaired", "make_digits_m"]

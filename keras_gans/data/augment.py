@@ -77,8 +77,9 @@ def _affine_maps(seed, batch, size):
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
     centre = (size - 1) / 2
     source_x, source_y = centre + shift_x, centre + shift_y
-    return _affine_rows(cos, sin, centre - cos * source_x - sin * source_y,
-                        -sin, cos, centre + sin * source_x - cos * source_y)
+    return _affine_rows(
+        cos, sin, centre - cos * source_x - sin * source_y, -sin, cos, centre + sin * source_x - cos * source_y
+    )
 
 
 def _affine_rows(a, b, c, d, e, f):
@@ -90,5 +91,10 @@ def _affine_rows(a, b, c, d, e, f):
 def _warp(images, transform):
     """Resample each image at transform @ (x, y, 1) of every output pixel (x = column, y = row)."""
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=tf.reshape(transform, [-1, 9])[:, :8], output_shape=tf.shape(images)[1:3],
-        fill_value=FILL_VALUE, interpolation="BILINEAR", fill_mode="CONSTANT")
+        images=images,
+        transforms=tf.reshape(transform, [-1, 9])[:, :8],
+        output_shape=tf.shape(images)[1:3],
+        fill_value=FILL_VALUE,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )

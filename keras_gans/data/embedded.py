@@ -95,8 +95,15 @@ def _photo_patches(rng, count, shape):
     sides = rng.uniform(min(max(shape), limit), min(3 * max(shape), limit), count)
     tops = rng.uniform(0.0, photo_h - sides)
     lefts = rng.uniform(0.0, photo_w - sides)
-    boxes = np.stack([tops / (photo_h - 1), lefts / (photo_w - 1),
-                      (tops + sides - 1) / (photo_h - 1), (lefts + sides - 1) / (photo_w - 1)], axis=1)
+    boxes = np.stack(
+        [
+            tops / (photo_h - 1),
+            lefts / (photo_w - 1),
+            (tops + sides - 1) / (photo_h - 1),
+            (lefts + sides - 1) / (photo_w - 1),
+        ],
+        axis=1,
+    )
     which = rng.integers(0, len(photos), count).astype(np.int32)
     patches = tf.image.crop_and_resize(photos, boxes.astype(np.float32), which, shape)
     return np.clip(patches.numpy(), 0.0, 1.0)

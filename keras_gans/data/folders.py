@@ -49,8 +49,11 @@ def list_images(root):
     files = []
     for folder, subfolders, names in os.walk(root, followlinks=True):
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        files += [Path(folder, name) for name in sorted(names)
-                  if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)]
+        files += [
+            Path(folder, name)
+            for name in sorted(names)
+            if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+        ]
     return files
 
 
@@ -127,10 +130,12 @@ def _streamed(files, labels, size):
         image.set_shape((size, size, 3))
         return image, label, ok
 
-    dataset = (tf.data.Dataset.from_tensor_slices((paths, kept_labels))
-               .map(decode_tf, num_parallel_calls=tf.data.AUTOTUNE)
-               .filter(lambda image, label, ok: ok)
-               .map(lambda image, label, ok: (image, label)))
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((paths, kept_labels))
+        .map(decode_tf, num_parallel_calls=tf.data.AUTOTUNE)
+        .filter(lambda image, label, ok: ok)
+        .map(lambda image, label, ok: (image, label))
+    )
     return dataset, len(keep)
 
 

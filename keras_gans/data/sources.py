@@ -38,8 +38,18 @@ def dataset_names():
     return [*EMBEDDED, *TFDS_ALIASES, *PAIRS]
 
 
-def load_dataset(name, image_size=None, batch_size=64, *, channels=None, with_labels=False, split="train",
-                 shuffle=True, seed=None, augment=None):
+def load_dataset(
+    name,
+    image_size=None,
+    batch_size=64,
+    *,
+    channels=None,
+    with_labels=False,
+    split="train",
+    shuffle=True,
+    seed=None,
+    augment=None,
+):
     """Batches of one source for one epoch: images, or (images, int32 labels) with `with_labels`.
 
     `name` is a registered name, `tfds:<name>`, `folder:<path>` or an existing folder. `image_size`
@@ -51,17 +61,25 @@ def load_dataset(name, image_size=None, batch_size=64, *, channels=None, with_la
     check_augmentation(augment)
     examples = _examples(name, split, image_size)
     if with_labels and examples.class_names is None:
-        raise DataError(f"dataset '{name}' has no labels; use a folder with one sub-folder per class, "
-                        "or a labelled dataset such as mnist")
+        raise DataError(
+            f"dataset '{name}' has no labels; use a folder with one sub-folder per class, "
+            "or a labelled dataset such as mnist"
+        )
     _check_enough(name, examples.num_examples, batch_size)
     channels = channels or examples.channels
     dataset = _batches(examples, channels, batch_size, with_labels, shuffle, seed, augment)
-    return ImageData(dataset.prefetch(tf.data.AUTOTUNE), (examples.size, examples.size, channels),
-                     examples.num_examples, _num_classes(examples.class_names), examples.class_names)
+    return ImageData(
+        dataset.prefetch(tf.data.AUTOTUNE),
+        (examples.size, examples.size, channels),
+        examples.num_examples,
+        _num_classes(examples.class_names),
+        examples.class_names,
+    )
 
 
-def load_unpaired(spec, image_size, batch_size=1, *, channels=3, split="train", seed=None, augment=None,
-                  with_labels=False):
+def load_unpaired(
+    spec, image_size, batch_size=1, *, channels=3, split="train", seed=None, augment=None, with_labels=False
+):
     """Batches of two unpaired domains, `(images_a, images_b)`; with `with_labels`,
     `((images_a, labels_a), (images_b, labels_b))`.
 
@@ -84,14 +102,23 @@ def load_unpaired(spec, image_size, batch_size=1, *, channels=3, split="train", 
     _check_enough(spec, num_examples, batch_size)
     seed_b = None if seed is None else seed + 1  # distinct orders, so equal-sized domains never pair up
     batches = [
-        _batches(domain, channels, batch_size, with_labels, True, domain_seed, augment,
-                 repeat=domain.num_examples < num_examples)
+        _batches(
+            domain,
+            channels,
+            batch_size,
+            with_labels,
+            True,
+            domain_seed,
+            augment,
+            repeat=domain.num_examples < num_examples,
+        )
         for domain, domain_seed in ((domain_a, seed), (domain_b, seed_b))
     ]
     dataset = tf.data.Dataset.zip(tuple(batches)).prefetch(tf.data.AUTOTUNE)
     shared_classes = domain_a.class_names if domain_a.class_names == domain_b.class_names else None
-    return ImageData(dataset, (image_size, image_size, channels), num_examples,
-                     _num_classes(shared_classes), shared_classes)
+    return ImageData(
+        dataset, (image_size, image_size, channels), num_examples, _num_classes(shared_classes), shared_classes
+    )
 
 
 def _examples(name, split, image_size):
@@ -108,8 +135,9 @@ def _examples(name, split, image_size):
         raise DataError(f"'{name}' names two unpaired domains; load it with load_unpaired")
     if os.path.isdir(os.path.expanduser(name)) or os.sep in name:
         return load_folder(name, split, image_size)
-    raise DataError(f"unknown dataset {name!r}; use one of {', '.join([*EMBEDDED, *TFDS_ALIASES])}, "
-                    "tfds:<name> or folder:<path>")
+    raise DataError(
+        f"unknown dataset {name!r}; use one of {', '.join([*EMBEDDED, *TFDS_ALIASES])}, tfds:<name> or folder:<path>"
+    )
 
 
 def _domains(spec, split, image_size):
@@ -129,15 +157,18 @@ def _domains(spec, split, image_size):
     sides = [os.path.join(root, f"{split}{side}") for side in "AB"]
     if all(os.path.isdir(side) for side in sides):
         return [(side, load_folder(side, "train", image_size)) for side in sides]
-    raise DataError(f"cannot read two domains from {spec!r}; pass PATH_A,PATH_B, a folder holding {split}A/ and "
-                    f"{split}B/, a TFDS CycleGAN name such as horse2zebra, or one of {', '.join(PAIRS)}")
+    raise DataError(
+        f"cannot read two domains from {spec!r}; pass PATH_A,PATH_B, a folder holding {split}A/ and "
+        f"{split}B/, a TFDS CycleGAN name such as horse2zebra, or one of {', '.join(PAIRS)}"
+    )
 
 
 def _batches(examples, channels, batch_size, with_labels, shuffle, seed, augment, repeat=False):
     """The shared pipeline from unbatched examples to float batches (not yet prefetched)."""
     cache = not examples.in_memory and core.fits_in_memory(examples.num_examples, examples.size, channels)
-    dataset = examples.dataset.map(lambda image, label: (_standardize(image, examples.size, channels), label),
-                                   num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = examples.dataset.map(
+        lambda image, label: (_standardize(image, examples.size, channels), label), num_parallel_calls=tf.data.AUTOTUNE
+    )
     if cache:
         dataset = dataset.cache()
     if shuffle:
@@ -191,8 +222,9 @@ def _finish(batches, with_labels, augment, seed):
     if augment is None:
         return batches.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    return tf.data.Dataset.zip(batches, seeds).map(lambda element, batch_seed: finish(*element, batch_seed),
-                                                   num_parallel_calls=tf.data.AUTOTUNE)
+    return tf.data.Dataset.zip(batches, seeds).map(
+        lambda element, batch_seed: finish(*element, batch_seed), num_parallel_calls=tf.data.AUTOTUNE
+    )
 
 
 def _shuffle_buffer(examples, channels, whole):
@@ -220,8 +252,9 @@ def _check_image_size(image_size, required):
     if image_size is None and not required:
         return
     if not _is_int(image_size) or image_size < MIN_IMAGE_SIZE:
-        raise DataError(f"image_size must be an integer >= {MIN_IMAGE_SIZE}, got {image_size!r}; "
-                        "pass e.g. image_size=32")
+        raise DataError(
+            f"image_size must be an integer >= {MIN_IMAGE_SIZE}, got {image_size!r}; pass e.g. image_size=32"
+        )
 
 
 def _check_channels(channels, required):
@@ -233,5 +266,7 @@ def _check_channels(channels, required):
 
 def _check_enough(name, num_examples, batch_size):
     if num_examples < batch_size:
-        raise DataError(f"dataset '{name}' has {num_examples} images, fewer than batch_size {batch_size}; "
-                        "lower batch_size or add images")
+        raise DataError(
+            f"dataset '{name}' has {num_examples} images, fewer than batch_size {batch_size}; "
+            "lower batch_size or add images"
+        )

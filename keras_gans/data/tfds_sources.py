@@ -46,9 +46,11 @@ def _prepared_builder(name):
             builder.download_and_prepare()
         except Exception as err:  # network, disk and missing-dependency failures all mean "not available"
             where = data_dir or "~/tensorflow_datasets"
-            raise DataError(f"TFDS dataset {name!r} is not in {where} and could not be downloaded "
-                            f"({type(err).__name__}); set TFDS_DATA_DIR to a folder that holds it, "
-                            "or run once with internet access") from err
+            raise DataError(
+                f"TFDS dataset {name!r} is not in {where} and could not be downloaded "
+                f"({type(err).__name__}); set TFDS_DATA_DIR to a folder that holds it, "
+                "or run once with internet access"
+            ) from err
     return builder
 
 

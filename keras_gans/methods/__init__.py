@@ -10,5 +10,18 @@ from keras_gans.methods.gan import GAN
 from keras_gans.methods.registry import METHODS, build, get_method
 from keras_gans.methods.wgan import WGAN, WGANGP
 
-__all__ = ["ACGAN", "AdversarialModel", "ConditionalGAN", "CycleGAN", "ExtendedCycleGAN", "GAN",
-           "ImagePool", "METHODS", "Player", "WGAN", "WGANGP", "build", "get_method"]
+__all__ = [
+    "ACGAN",
+    "AdversarialModel",
+    "ConditionalGAN",
+    "CycleGAN",
+    "ExtendedCycleGAN",
+    "GAN",
+    "ImagePool",
+    "METHODS",
+    "Player",
+    "WGAN",
+    "WGANGP",
+    "build",
+    "get_method",
+]

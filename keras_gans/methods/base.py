@@ -37,6 +37,7 @@ def _replica_context():
 @dataclasses.dataclass(frozen=True)
 class Player:
     """A network, and which side of the game it plays."""
+
     network: keras.Model
     side: str  # GENERATOR or DISCRIMINATOR
 
@@ -44,6 +45,7 @@ class Player:
 @dataclasses.dataclass(frozen=True)
 class Export:
     """One SavedModel: the networks it holds, its serving functions and its integer constants."""
+
     networks: list
     signatures: dict
     constants: dict
@@ -53,20 +55,32 @@ class Export:
 class OptimizerOptions:
     """One optimizer per network: the generators' rate for the generator side, the
     discriminators' for the other. Every method's options start with these."""
-    optimizer: str = option("adam", "optimizer of every network",
-                            "Radford et al. 2015, and most GAN papers since",
-                            choices=("adam", "rmsprop"), stage="compile")
-    g_lr: float = option(2e-4, "learning rate of the generator side",
-                         "Radford et al. 2015, and most GAN papers since", minimum=0,
-                         stage="compile")
-    d_lr: float = option(2e-4, "learning rate of the discriminator side",
-                         "Radford et al. 2015, and most GAN papers since", minimum=0,
-                         stage="compile")
-    beta_1: float = option(0.5, "Adam's first-moment decay",
-                           "Radford et al. 2015, and most GAN papers since", minimum=0,
-                           stage="compile")
-    beta_2: float = option(0.999, "Adam's second-moment decay", "Kingma and Ba 2015", minimum=0,
-                           stage="compile")
+
+    optimizer: str = option(
+        "adam",
+        "optimizer of every network",
+        "Radford et al. 2015, and most GAN papers since",
+        choices=("adam", "rmsprop"),
+        stage="compile",
+    )
+    g_lr: float = option(
+        2e-4,
+        "learning rate of the generator side",
+        "Radford et al. 2015, and most GAN papers since",
+        minimum=0,
+        stage="compile",
+    )
+    d_lr: float = option(
+        2e-4,
+        "learning rate of the discriminator side",
+        "Radford et al. 2015, and most GAN papers since",
+        minimum=0,
+        stage="compile",
+    )
+    beta_1: float = option(
+        0.5, "Adam's first-moment decay", "Radford et al. 2015, and most GAN papers since", minimum=0, stage="compile"
+    )
+    beta_2: float = option(0.999, "Adam's second-moment decay", "Kingma and Ba 2015", minimum=0, stage="compile")
 
 
 def make_optimizer(options, side):
@@ -79,8 +93,11 @@ def make_optimizer(options, side):
 
 def training_options(options):
     """The fields of an options dataclass that the model's constructor takes."""
-    return {field.name: getattr(options, field.name) for field in dataclasses.fields(options)
-            if field.metadata.get("stage") == "train"}
+    return {
+        field.name: getattr(options, field.name)
+        for field in dataclasses.fields(options)
+        if field.metadata.get("stage") == "train"
+    }
 
 
 def frozen_copy(network):
@@ -115,8 +132,8 @@ class AdversarialModel(keras.Model):
     """
 
     Options = OptimizerOptions
-    takes_labels = False   # batches are (images, int labels)
-    unpaired = False       # batches are (images_a, images_b)
+    takes_labels = False  # batches are (images, int labels)
+    unpaired = False  # batches are (images_a, images_b)
     network_arguments = {}  # constructor arguments that are networks: argument -> attribute
 
     def __init__(self, seed=None, metric_names=(), **kwargs):
@@ -134,8 +151,10 @@ class AdversarialModel(keras.Model):
         defaults = training_options(cls.Options())
         for key in sorted(set(options) - set(defaults)):
             renamed = f" (it is now called {RENAMED[key]!r})" if key in RENAMED else ""
-            raise ConfigError(f"{cls.__name__} takes no option {key!r}{renamed}; its options are "
-                              f"{', '.join(defaults)} (network sizes go to keras_gans.build)")
+            raise ConfigError(
+                f"{cls.__name__} takes no option {key!r}{renamed}; its options are "
+                f"{', '.join(defaults)} (network sizes go to keras_gans.build)"
+            )
         return {**defaults, **validate(cls.Options, options)}
 
     @classmethod
@@ -144,16 +163,22 @@ class AdversarialModel(keras.Model):
         return 1
 
     @classmethod
-    def training_data(cls, data, *, options, batch_size, image_size=None, channels=None, seed=None,
-                      augment=None):
+    def training_data(cls, data, *, options, batch_size, image_size=None, channels=None, seed=None, augment=None):
         """The batches the method trains on (a data.ImageData): two unpaired domains, or one
         source whose elements hold every real batch of a step, with labels where it takes them."""
         if cls.unpaired:
-            return load_unpaired(data, image_size or 256, batch_size, channels=channels or 3,
-                                 seed=seed, augment=augment)
-        return load_dataset(data, image_size, batch_size * cls.batches_per_step(options),
-                            channels=channels, with_labels=cls.takes_labels, seed=seed,
-                            augment=augment)
+            return load_unpaired(
+                data, image_size or 256, batch_size, channels=channels or 3, seed=seed, augment=augment
+            )
+        return load_dataset(
+            data,
+            image_size,
+            batch_size * cls.batches_per_step(options),
+            channels=channels,
+            with_labels=cls.takes_labels,
+            seed=seed,
+            augment=augment,
+        )
 
     # ----------------------------------------------------------------- the contract
     @property
@@ -185,8 +210,7 @@ class AdversarialModel(keras.Model):
 
     def exports(self):
         """{folder name under export/: Export}; the generator by default."""
-        return {"generator": Export(list(self.export_networks), self.serving_signatures(),
-                                    self.export_constants())}
+        return {"generator": Export(list(self.export_networks), self.serving_signatures(), self.export_constants())}
 
     def schedule_callbacks(self, epochs):
         """Callbacks the method's recipe needs over a run of `epochs` (learning-rate decay, say)."""
@@ -195,8 +219,7 @@ class AdversarialModel(keras.Model):
     # ----------------------------------------------------------------- compile and config
     def get_config(self):
         """The constructor's arguments: name, seed, the training options and the networks."""
-        config = {"name": self.name, "seed": self.seed,
-                  **{key: getattr(self, key) for key in self.resolve_options({})}}
+        config = {"name": self.name, "seed": self.seed, **{key: getattr(self, key) for key in self.resolve_options({})}}
         for argument, attribute in self.network_arguments.items():
             network = getattr(self, attribute)
             config[argument] = None if network is None else keras.saving.serialize_keras_object(network)
@@ -233,17 +256,17 @@ class AdversarialModel(keras.Model):
             setattr(self, name, optimizer)
 
     def get_compile_config(self):
-        config = {name: keras.saving.serialize_keras_object(getattr(self, name))
-                  for name in self.players}
+        config = {name: keras.saving.serialize_keras_object(getattr(self, name)) for name in self.players}
         config["jit_compile"] = bool(self.jit_compile)
         return config
 
     def compile_from_config(self, config):
         config = dict(config)
         jit_compile = config.pop("jit_compile", False)
-        self.compile(jit_compile=jit_compile,
-                     **{name: keras.saving.deserialize_keras_object(value)
-                        for name, value in config.items()})
+        self.compile(
+            jit_compile=jit_compile,
+            **{name: keras.saving.deserialize_keras_object(value) for name, value in config.items()},
+        )
 
     @property
     def optimizers(self):
@@ -272,8 +295,7 @@ class AdversarialModel(keras.Model):
         values = draw((batch_size * replicas,) + tuple(shape), seed=self.seed_generator)
         if replicas == 1:
             return values
-        return ops.slice(values, (replica * batch_size,) + (0,) * len(shape),
-                         (batch_size,) + tuple(shape))
+        return ops.slice(values, (replica * batch_size,) + (0,) * len(shape), (batch_size,) + tuple(shape))
 
     def sample_uniform(self, batch_size):
         """Per-sample uniform draws in [0, 1) (interpolation weights, say)."""

@@ -25,22 +25,29 @@ from keras_gans.options import ConfigError, option
 
 
 def dcgan_only():
-    return option("dcgan", "networks: dcgan (convolutional, with a label embedding)",
-                  "Radford et al. 2015", choices=("dcgan",), stage="build")
+    return option(
+        "dcgan",
+        "networks: dcgan (convolutional, with a label embedding)",
+        "Radford et al. 2015",
+        choices=("dcgan",),
+        stage="build",
+    )
 
 
 @dataclasses.dataclass
 class CGANOptions(WGANGPOptions):
     """Trained as WGAN-GP by default; Mirza and Osindero's own BCE is adversarial_loss: bce,
     d_steps: 1, gp_weight: 0."""
+
     generator: str = dcgan_only()
 
 
 @dataclasses.dataclass
 class ACGANOptions(GANOptions):
     generator: str = dcgan_only()
-    class_weight: float = option(1.0, "weight of the class cross-entropy in both networks' "
-                                 "losses", "Odena et al. 2017", minimum=0)
+    class_weight: float = option(
+        1.0, "weight of the class cross-entropy in both networks' losses", "Odena et al. 2017", minimum=0
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -52,8 +59,9 @@ class ConditionalGAN(GAN):
 
     def __init__(self, generator, discriminator, num_classes, seed=None, name=None, **options):
         if not num_classes or int(num_classes) < 2:
-            raise UsageError(f"{type(self).__name__} needs at least 2 classes, got {num_classes}; "
-                             "train on labelled data")
+            raise UsageError(
+                f"{type(self).__name__} needs at least 2 classes, got {num_classes}; train on labelled data"
+            )
         super().__init__(generator, discriminator, seed=seed, name=name, **options)
         self.num_classes = int(num_classes)
 
@@ -65,8 +73,7 @@ class ConditionalGAN(GAN):
 
     def split_batch(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2 or data[1] is None:
-            raise UsageError(f"{type(self).__name__} trains on (images, labels) batches; "
-                             "load the data with labels")
+            raise UsageError(f"{type(self).__name__} trains on (images, labels) batches; load the data with labels")
         return data[0], ops.cast(data[1], "int32")
 
     def generator_inputs(self, z, labels):
@@ -82,17 +89,19 @@ class ConditionalGAN(GAN):
             return np.arange(n, dtype="int32") % self.num_classes
         labels = np.broadcast_to(np.asarray(labels, dtype="int32"), (n,))
         if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise UsageError(f"labels must lie in 0..{self.num_classes - 1}, got "
-                             f"{labels.min()}..{labels.max()}")
+            raise UsageError(f"labels must lie in 0..{self.num_classes - 1}, got {labels.min()}..{labels.max()}")
         return labels
 
     def generate_from_latent(self, z, labels=None, batch_size=256):
         labels = self.class_labels(len(z), labels)
-        return np.concatenate([
-            ops.convert_to_numpy(self.sampling_generator(
-                [z[i:i + batch_size], labels[i:i + batch_size]], training=False))
-            for i in range(0, len(z), batch_size)
-        ]).astype("float32")
+        return np.concatenate(
+            [
+                ops.convert_to_numpy(
+                    self.sampling_generator([z[i : i + batch_size], labels[i : i + batch_size]], training=False)
+                )
+                for i in range(0, len(z), batch_size)
+            ]
+        ).astype("float32")
 
     def generate(self, n, labels=None, seed=None):
         """`n` images in [-1, 1] of class `labels` (an int, or one per image; default 0..K-1 cycled)."""
@@ -110,8 +119,12 @@ class ConditionalGAN(GAN):
         (uint8 [batch, H, W, C])."""
         generator = self.sampling_generator
 
-        @tf.function(input_signature=[tf.TensorSpec([None, self.latent_dim], tf.float32, name="z"),
-                                      tf.TensorSpec([None], tf.int32, name="label")])
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None, self.latent_dim], tf.float32, name="z"),
+                tf.TensorSpec([None], tf.int32, name="label"),
+            ]
+        )
         def generate(z, label):
             return {"images": images_to_uint8(generator([z, label], training=False))}
 
@@ -143,8 +156,9 @@ class ACGAN(ConditionalGAN):
         return tuple(self.discriminator(images, training=True))
 
     def class_terms(self, class_logits, labels, side):
-        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(
-            labels, ops.cast(class_logits, "float32"), from_logits=True))
+        loss = ops.mean(
+            keras.losses.sparse_categorical_crossentropy(labels, ops.cast(class_logits, "float32"), from_logits=True)
+        )
         name = "d_class" if side == DISCRIMINATOR else "g_class"
         return self.class_weight * loss, {name: loss}
 
@@ -152,23 +166,35 @@ class ACGAN(ConditionalGAN):
 def build(model_class, build_discriminator):
     """A builder for `registry.register`: the conditional generator and `build_discriminator`
     (LayerNorm in place of BatchNorm under a gradient penalty, which is per sample)."""
+
     def build_model(options, image_shape, num_classes=None, seed=None):
         if not num_classes:
-            raise ConfigError(f"{model_class.__name__} needs labelled data; use a labelled "
-                              "dataset such as mnist or a folder with one sub-folder per class")
+            raise ConfigError(
+                f"{model_class.__name__} needs labelled data; use a labelled "
+                "dataset such as mnist or a folder with one sub-folder per class"
+            )
         generator = networks.build_conditional_generator(
-            image_shape, num_classes, latent_dim=options.latent_dim, filters=options.g_filters)
+            image_shape, num_classes, latent_dim=options.latent_dim, filters=options.g_filters
+        )
         discriminator = build_discriminator(
-            image_shape, num_classes, filters=options.d_filters,
-            normalization="layer" if options.gp_weight else "batch")
-        return model_class(generator, discriminator, num_classes, seed=seed,
-                           **registry.model_options(options))
+            image_shape, num_classes, filters=options.d_filters, normalization="layer" if options.gp_weight else "batch"
+        )
+        return model_class(generator, discriminator, num_classes, seed=seed, **registry.model_options(options))
+
     return build_model
 
 
-registry.register("cgan", ConditionalGAN, CGANOptions,
-                  build(ConditionalGAN, networks.build_conditional_critic),
-                  "conditional GAN: G(z, label), critic with a label channel (WGAN-GP)")
-registry.register("acgan", ACGAN, ACGANOptions,
-                  build(ACGAN, networks.build_acgan_discriminator),
-                  "ACGAN: G(z, label), discriminator that predicts the label")
+registry.register(
+    "cgan",
+    ConditionalGAN,
+    CGANOptions,
+    build(ConditionalGAN, networks.build_conditional_critic),
+    "conditional GAN: G(z, label), critic with a label channel (WGAN-GP)",
+)
+registry.register(
+    "acgan",
+    ACGAN,
+    ACGANOptions,
+    build(ACGAN, networks.build_acgan_discriminator),
+    "ACGAN: G(z, label), discriminator that predicts the label",
+)

@@ -43,4 +43,3 @@ class GradientPenalty:
 
     def after_update(self, discriminator):
         pass
-

@@ -43,23 +43,29 @@ def least_squares(logits, target):
     return ops.mean(ops.square(ops.cast(logits, "float32") - target))
 
 
-
 @dataclasses.dataclass
 class CycleGANOptions(OptimizerOptions):
-    generator: str = option("resnet", "generators: resnet (6 blocks up to 128 px, 9 above) or "
-                            "unet", "Zhu et al. 2017", choices=("resnet", "unet"), stage="build")
-    g_filters: int = option(64, "width of the generators' first layer", "Zhu et al. 2017",
-                            minimum=1, stage="build")
-    d_filters: int = option(64, "width of the 70x70 PatchGAN's first layer", "Zhu et al. 2017",
-                            minimum=1, stage="build")
-    lambda_cycle: float = option(10.0, "weight of the L1 cycle loss", "Zhu et al. 2017",
-                                 minimum=0)
-    lambda_identity: float = option(0.5, "weight of the L1 identity loss, times lambda_cycle",
-                                    "Zhu et al. 2017", minimum=0)
-    pool_size: int = option(50, "generated images each discriminator learns from",
-                            "Shrivastava et al. 2017; Zhu et al. 2017", minimum=0)
-    lr_decay_start: float = option(0.5, "share of the epochs before the learning rate decays "
-                                   "linearly to 0", "Zhu et al. 2017", minimum=0)
+    generator: str = option(
+        "resnet",
+        "generators: resnet (6 blocks up to 128 px, 9 above) or unet",
+        "Zhu et al. 2017",
+        choices=("resnet", "unet"),
+        stage="build",
+    )
+    g_filters: int = option(64, "width of the generators' first layer", "Zhu et al. 2017", minimum=1, stage="build")
+    d_filters: int = option(
+        64, "width of the 70x70 PatchGAN's first layer", "Zhu et al. 2017", minimum=1, stage="build"
+    )
+    lambda_cycle: float = option(10.0, "weight of the L1 cycle loss", "Zhu et al. 2017", minimum=0)
+    lambda_identity: float = option(
+        0.5, "weight of the L1 identity loss, times lambda_cycle", "Zhu et al. 2017", minimum=0
+    )
+    pool_size: int = option(
+        50, "generated images each discriminator learns from", "Shrivastava et al. 2017; Zhu et al. 2017", minimum=0
+    )
+    lr_decay_start: float = option(
+        0.5, "share of the epochs before the learning rate decays linearly to 0", "Zhu et al. 2017", minimum=0
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -87,11 +93,21 @@ class ImagePool(keras.layers.Layer):
 
     def build(self, input_shape):
         # Every replica writes the same value, so the first replica's write is the one to keep.
-        self.images = self.add_weight(shape=(self.size, *input_shape[1:]), initializer="zeros",
-                                      trainable=False, aggregation="only_first_replica",
-                                      name="images")
-        self.count = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False,
-                                     aggregation="only_first_replica", name="count")
+        self.images = self.add_weight(
+            shape=(self.size, *input_shape[1:]),
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+            name="images",
+        )
+        self.count = self.add_weight(
+            shape=(),
+            dtype="int32",
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+            name="count",
+        )
 
     def call(self, images):
         images = ops.cast(images, self.images.dtype)
@@ -102,7 +118,7 @@ class ImagePool(keras.layers.Layer):
             return self.query(images)
         local = ops.shape(images)[0]
         answers = self.query(tf.distribute.get_replica_context().all_gather(images, axis=0))
-        return answers[replica * local:(replica + 1) * local]
+        return answers[replica * local : (replica + 1) * local]
 
     def query(self, images):
         """The pool's answer for a whole batch, one image after the other."""
@@ -122,15 +138,17 @@ class ImagePool(keras.layers.Layer):
             return pool, ops.minimum(count + 1, self.size), answers
 
         pool, count, answers = ops.fori_loop(
-            0, batch, step, (ops.convert_to_tensor(self.images), ops.convert_to_tensor(self.count),
-                             ops.zeros_like(images)))
+            0,
+            batch,
+            step,
+            (ops.convert_to_tensor(self.images), ops.convert_to_tensor(self.count), ops.zeros_like(images)),
+        )
         self.images.assign(pool)
         self.count.assign(count)
         return answers
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size,
-                "swap_probability": self.swap_probability, "seed": self.seed}
+        return {**super().get_config(), "size": self.size, "swap_probability": self.swap_probability, "seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -145,11 +163,9 @@ class CycleGAN(AdversarialModel):
 
     Options = CycleGANOptions
     unpaired = True
-    network_arguments = {name: name for name in ("generator_ab", "generator_ba", "discriminator_a",
-                                                 "discriminator_b")}
+    network_arguments = {name: name for name in ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b")}
 
-    def __init__(self, generator_ab, generator_ba, discriminator_a, discriminator_b, seed=None,
-                 name=None, **options):
+    def __init__(self, generator_ab, generator_ba, discriminator_a, discriminator_b, seed=None, name=None, **options):
         options = self.resolve_options(options)
         super().__init__(seed=seed, metric_names=self.reported_metrics(options), name=name)
         self.generator_ab = generator_ab
@@ -176,10 +192,12 @@ class CycleGAN(AdversarialModel):
 
     @property
     def players(self):
-        return {"g_ab_optimizer": Player(self.generator_ab, GENERATOR),
-                "g_ba_optimizer": Player(self.generator_ba, GENERATOR),
-                "d_a_optimizer": Player(self.discriminator_a, DISCRIMINATOR),
-                "d_b_optimizer": Player(self.discriminator_b, DISCRIMINATOR)}
+        return {
+            "g_ab_optimizer": Player(self.generator_ab, GENERATOR),
+            "g_ba_optimizer": Player(self.generator_ba, GENERATOR),
+            "d_a_optimizer": Player(self.discriminator_a, DISCRIMINATOR),
+            "d_b_optimizer": Player(self.discriminator_b, DISCRIMINATOR),
+        }
 
     @property
     def generator_optimizers(self):
@@ -189,34 +207,38 @@ class CycleGAN(AdversarialModel):
     @property
     def plot_panels(self):
         adversarial = ("d_a", "d_b", "g_ab", "g_ba")
-        return {"losses": ("least-squares loss", adversarial),
-                "terms": ("unweighted term", tuple(n for n in self.metric_names
-                                                   if n not in adversarial))}
+        return {
+            "losses": ("least-squares loss", adversarial),
+            "terms": ("unweighted term", tuple(n for n in self.metric_names if n not in adversarial)),
+        }
 
     def compile(self, *args, **kwargs):
         """As AdversarialModel.compile; also notes the optimizers' rates before any decay."""
         super().compile(*args, **kwargs)
         self.initial_learning_rates = {
-            name: float(ops.convert_to_numpy(optimizer.learning_rate))
-            for name, optimizer in self.optimizers.items()}
+            name: float(ops.convert_to_numpy(optimizer.learning_rate)) for name, optimizer in self.optimizers.items()
+        }
 
     def schedule_callbacks(self, epochs):
         """The paper's schedule: constant for `lr_decay_start` of the run, then linear to 0."""
-        return [LinearDecay(self.initial_learning_rates, epochs,
-                            round(self.lr_decay_start * epochs))]
+        return [LinearDecay(self.initial_learning_rates, epochs, round(self.lr_decay_start * epochs))]
 
     # ----------------------------------------------------------------- training
     def generator_loss(self, terms):
         """The generators' joint objective from its terms, as in the module docstring."""
-        return (terms["g_ab"] + terms["g_ba"]
-                + self.lambda_cycle * (terms["cycle_a"] + terms["cycle_b"])
-                + self.lambda_cycle * self.lambda_identity * (terms["identity_a"]
-                                                              + terms["identity_b"]))
+        return (
+            terms["g_ab"]
+            + terms["g_ba"]
+            + self.lambda_cycle * (terms["cycle_a"] + terms["cycle_b"])
+            + self.lambda_cycle * self.lambda_identity * (terms["identity_a"] + terms["identity_b"])
+        )
 
     def adversarial_terms(self, fake_a, fake_b):
         """Each generator's least-squares loss against its judge."""
-        return {"g_ab": least_squares(self.discriminator_b(fake_b, training=True), 1.0),
-                "g_ba": least_squares(self.discriminator_a(fake_a, training=True), 1.0)}
+        return {
+            "g_ab": least_squares(self.discriminator_b(fake_b, training=True), 1.0),
+            "g_ba": least_squares(self.discriminator_a(fake_a, training=True), 1.0),
+        }
 
     def cycle_terms(self, domain, generator, fake, real, style=None):
         """`cycle_<domain>` |generator(fake) - real| and `identity_<domain>` |generator(real) -
@@ -226,8 +248,7 @@ class CycleGAN(AdversarialModel):
             identity = losses.mean_absolute_error(same, real)
         else:
             cycled, identity = generator(generator_inputs(fake, style), training=True), ops.zeros(())
-        return {f"cycle_{domain}": losses.mean_absolute_error(cycled, real),
-                f"identity_{domain}": identity}
+        return {f"cycle_{domain}": losses.mean_absolute_error(cycled, real), f"identity_{domain}": identity}
 
     @staticmethod
     def run_on_halves(generator, first, second, styles=(None, None)):
@@ -276,8 +297,7 @@ class CycleGAN(AdversarialModel):
         # Each discriminator on real images and on the (pre-update) fakes through its pool, in
         # one call (instance norm keeps images apart). The D objective is halved, as in the
         # paper, to slow D down relative to G.
-        for name, real, fake, pool in (("d_a", real_a, fake_a, self.pool_a),
-                                       ("d_b", real_b, fake_b, self.pool_b)):
+        for name, real, fake, pool in (("d_a", real_a, fake_a, self.pool_a), ("d_b", real_b, fake_b, self.pool_b)):
             optimizer = self.optimizers[f"{name}_optimizer"]
             discriminator = self.players[f"{name}_optimizer"].network
             fake = pool(ops.stop_gradient(fake))
@@ -295,9 +315,12 @@ class CycleGAN(AdversarialModel):
     def translate(self, images, direction="a2b", batch_size=64):
         """Images in [-1, 1] (numpy or tensor, NHWC) translated `a2b` or `b2a`, as numpy."""
         generator = {"a2b": self.generator_ab, "b2a": self.generator_ba}[direction]
-        return np.concatenate([
-            ops.convert_to_numpy(generator(images[i:i + batch_size], training=False))
-            for i in range(0, len(images), batch_size)])
+        return np.concatenate(
+            [
+                ops.convert_to_numpy(generator(images[i : i + batch_size], training=False))
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
     def preview_images(self):
         """The first images of A and of B that the model trained on (grey until it has)."""
@@ -313,8 +336,18 @@ class CycleGAN(AdversarialModel):
         of B."""
         real_a, real_b = self.preview_images()
         a2b, b2a = self.to_b(real_a, seed=seed), self.translate(real_b, "b2a")
-        return np.stack([real_a, a2b, self.translate(a2b, "b2a"), self.translate(real_a, "b2a"),
-                         real_b, b2a, self.to_b(b2a, like=real_b), self.to_b(real_b, like=real_b)])
+        return np.stack(
+            [
+                real_a,
+                a2b,
+                self.translate(a2b, "b2a"),
+                self.translate(real_a, "b2a"),
+                real_b,
+                b2a,
+                self.to_b(b2a, like=real_b),
+                self.to_b(real_b, like=real_b),
+            ]
+        )
 
     # ----------------------------------------------------------------- export
     @property
@@ -333,11 +366,15 @@ class CycleGAN(AdversarialModel):
             @tf.function(input_signature=[spec])
             def translate_uint8(images):
                 return {"images": images_to_uint8(translate(uint8_to_images(images)))}
+
             return translate_uint8
 
         a2b = serve(self.serving_a2b)
-        return {"serving_default": a2b, "a2b": a2b,
-                "b2a": serve(lambda images: self.generator_ba(images, training=False))}
+        return {
+            "serving_default": a2b,
+            "a2b": a2b,
+            "b2a": serve(lambda images: self.generator_ba(images, training=False)),
+        }
 
 
 def generator_inputs(images, style):

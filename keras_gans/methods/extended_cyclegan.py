@@ -35,15 +35,25 @@ EXPECTED_CODE_DISTANCE = 2.0 / np.sqrt(np.pi)
 
 @dataclasses.dataclass
 class ExtendedCycleGANOptions(CycleGANOptions):
-    style_dim: int = option(0, "size of G_ab's style code (0: one translation per image; needs "
-                            "the resnet generator)", "Almahairi et al. 2018", minimum=0,
-                            stage="build")
-    lambda_style: float = option(1.0, "weight of reading G_ab's style code back (style_dim > 0)",
-                                 "Almahairi et al. 2018", minimum=0)
-    lambda_diversity: float = option(1.0, "weight of two codes giving two translations "
-                                     "(style_dim > 0)", "Yang et al. 2019", minimum=0)
-    lambda_edges: float = option(0.0, "weight of keeping each image's edges in its translation",
-                                 "this project (docs/digits-translation.md)", minimum=0)
+    style_dim: int = option(
+        0,
+        "size of G_ab's style code (0: one translation per image; needs the resnet generator)",
+        "Almahairi et al. 2018",
+        minimum=0,
+        stage="build",
+    )
+    lambda_style: float = option(
+        1.0, "weight of reading G_ab's style code back (style_dim > 0)", "Almahairi et al. 2018", minimum=0
+    )
+    lambda_diversity: float = option(
+        1.0, "weight of two codes giving two translations (style_dim > 0)", "Yang et al. 2019", minimum=0
+    )
+    lambda_edges: float = option(
+        0.0,
+        "weight of keeping each image's edges in its translation",
+        "this project (docs/digits-translation.md)",
+        minimum=0,
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -54,10 +64,18 @@ class ExtendedCycleGAN(CycleGAN):
     Options = ExtendedCycleGANOptions
     network_arguments = {**CycleGAN.network_arguments, "style_encoder": "style_encoder"}
 
-    def __init__(self, generator_ab, generator_ba, discriminator_a, discriminator_b,
-                 style_encoder=None, seed=None, name=None, **options):
-        super().__init__(generator_ab, generator_ba, discriminator_a, discriminator_b,
-                         seed=seed, name=name, **options)
+    def __init__(
+        self,
+        generator_ab,
+        generator_ba,
+        discriminator_a,
+        discriminator_b,
+        style_encoder=None,
+        seed=None,
+        name=None,
+        **options,
+    ):
+        super().__init__(generator_ab, generator_ba, discriminator_a, discriminator_b, seed=seed, name=name, **options)
         options = self.resolve_options(options)
         self.style_encoder = style_encoder
         self.style_dim = int(style_encoder.outputs[0].shape[-1]) if style_encoder else 0
@@ -66,7 +84,8 @@ class ExtendedCycleGAN(CycleGAN):
         self.lambda_edges = float(options["lambda_edges"])
         # The extra terms' metrics, reported only when the term is on.
         extra = (("style", "diversity") if self.style_dim else ()) + (
-            ("edges_a", "edges_b") if self.lambda_edges else ())
+            ("edges_a", "edges_b") if self.lambda_edges else ()
+        )
         for metric in extra:
             self.trackers[metric] = keras.metrics.Mean(name=metric)
         self.metric_names += extra
@@ -93,8 +112,7 @@ class ExtendedCycleGAN(CycleGAN):
 
     def sample_styles(self, batch_size):
         """Two random style codes per image of this replica's share of the global batch."""
-        return tuple(self.replica_share(keras.random.normal, batch_size, (self.style_dim,))
-                     for _ in range(2))
+        return tuple(self.replica_share(keras.random.normal, batch_size, (self.style_dim,)) for _ in range(2))
 
     def generator_terms(self, real_a, real_b):
         if not self.style_dim:
@@ -110,16 +128,17 @@ class ExtendedCycleGAN(CycleGAN):
         terms.update(self.cycle_terms("b", self.generator_ab, fake_a, real_b, style_b))
         terms.update(self.edge_terms(real_a, real_b, fake_a, fake_b))
         # The code must be readable back, and must make a difference.
-        terms["style"] = losses.mean_absolute_error(
-            self.style_encoder(fake_b, training=True), styles[0])
+        terms["style"] = losses.mean_absolute_error(self.style_encoder(fake_b, training=True), styles[0])
         terms["diversity"] = losses.mean_absolute_error(fake_b, other_b) / EXPECTED_CODE_DISTANCE
         return fake_a, fake_b, terms
 
     def edge_terms(self, real_a, real_b, fake_a, fake_b):
         if not self.lambda_edges:
             return {}
-        return {"edges_a": losses.edge_correlation_loss(real_a, fake_b),
-                "edges_b": losses.edge_correlation_loss(real_b, fake_a)}
+        return {
+            "edges_a": losses.edge_correlation_loss(real_a, fake_b),
+            "edges_b": losses.edge_correlation_loss(real_b, fake_a),
+        }
 
     # ----------------------------------------------------------------- sampling
     def translate(self, images, direction="a2b", batch_size=64, style=None, seed=None):
@@ -128,12 +147,15 @@ class ExtendedCycleGAN(CycleGAN):
         if not self.style_dim or direction == "b2a":
             return super().translate(images, direction, batch_size)
         if style is None:
-            style = np.random.default_rng(seed).standard_normal(
-                (len(images), self.style_dim)).astype("float32")
-        return np.concatenate([
-            ops.convert_to_numpy(self.generator_ab(
-                [images[i:i + batch_size], style[i:i + batch_size]], training=False))
-            for i in range(0, len(images), batch_size)])
+            style = np.random.default_rng(seed).standard_normal((len(images), self.style_dim)).astype("float32")
+        return np.concatenate(
+            [
+                ops.convert_to_numpy(
+                    self.generator_ab([images[i : i + batch_size], style[i : i + batch_size]], training=False)
+                )
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
     def encode_style(self, images):
         """The style codes the encoder reads from images of B (None without an encoder)."""
@@ -148,8 +170,7 @@ class ExtendedCycleGAN(CycleGAN):
 
     def serving_a2b(self, images):
         """A styled G_ab draws each image's style from N(0, 1) at every call."""
-        style = (tf.random.normal([tf.shape(images)[0], self.style_dim]) if self.style_dim
-                 else None)
+        style = tf.random.normal([tf.shape(images)[0], self.style_dim]) if self.style_dim else None
         return self.generator_ab(generator_inputs(images, style), training=False)
 
 
@@ -160,28 +181,39 @@ def build_cyclegan(options, image_shape, num_classes=None, seed=None):
     """Two generators (ResNet or U-Net), two 70x70 PatchGANs, and with `style_dim` a style
     encoder of B whose code the ResNet G_ab takes. The paper's model when no extra term is on."""
     if options.style_dim and options.generator != "resnet":
-        raise ConfigError(f"style_dim needs the resnet generator, not {options.generator!r}; "
-                          "set style_dim to 0 or generator to resnet")
+        raise ConfigError(
+            f"style_dim needs the resnet generator, not {options.generator!r}; "
+            "set style_dim to 0 or generator to resnet"
+        )
     make_generator = TRANSLATORS[options.generator]
     style = {"style_dim": options.style_dim} if options.style_dim else {}
-    generators = [make_generator(image_shape, filters=options.g_filters, name="generator_ab",
-                                 **style),
-                  make_generator(image_shape, filters=options.g_filters, name="generator_ba")]
-    discriminators = [networks.build_patchgan_discriminator(image_shape, filters=options.d_filters,
-                                                            name=f"discriminator_{domain}")
-                      for domain in "ab"]
+    generators = [
+        make_generator(image_shape, filters=options.g_filters, name="generator_ab", **style),
+        make_generator(image_shape, filters=options.g_filters, name="generator_ba"),
+    ]
+    discriminators = [
+        networks.build_patchgan_discriminator(image_shape, filters=options.d_filters, name=f"discriminator_{domain}")
+        for domain in "ab"
+    ]
     trained = registry.model_options(options)
     if not (options.style_dim or options.lambda_edges):
         paper = set(registry.model_options(CycleGANOptions()))
-        return CycleGAN(*generators, *discriminators, seed=seed,
-                        **{key: value for key, value in trained.items() if key in paper})
-    encoder = (networks.build_style_encoder(image_shape, options.style_dim,
-                                            filters=options.g_filters)
-               if options.style_dim else None)
-    return ExtendedCycleGAN(*generators, *discriminators, style_encoder=encoder, seed=seed,
-                            **trained)
+        return CycleGAN(
+            *generators, *discriminators, seed=seed, **{key: value for key, value in trained.items() if key in paper}
+        )
+    encoder = (
+        networks.build_style_encoder(image_shape, options.style_dim, filters=options.g_filters)
+        if options.style_dim
+        else None
+    )
+    return ExtendedCycleGAN(*generators, *discriminators, style_encoder=encoder, seed=seed, **trained)
 
 
-registry.register("cyclegan", CycleGAN, ExtendedCycleGANOptions, build_cyclegan,
-                  "CycleGAN: unpaired translation, ResNet or U-Net generators, PatchGANs",
-                  batch_size=1)
+registry.register(
+    "cyclegan",
+    CycleGAN,
+    ExtendedCycleGANOptions,
+    build_cyclegan,
+    "CycleGAN: unpaired translation, ResNet or U-Net generators, PatchGANs",
+    batch_size=1,
+)

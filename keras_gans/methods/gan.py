@@ -46,28 +46,55 @@ from keras_gans.options import option
 @dataclasses.dataclass
 class GANOptions(OptimizerOptions):
     """The options of every noise-to-image method; `dcgan` takes them as they are."""
-    generator: str = option("dcgan", "networks: mlp (Goodfellow et al.) or dcgan (convolutional)",
-                            "Radford et al. 2015", choices=("mlp", "dcgan"), stage="build")
-    latent_dim: int = option(100, "size of the noise z", "Radford et al. 2015", minimum=1,
-                             stage="build")
-    g_filters: int = option(64, "width of the generator's last hidden layer (dcgan networks)",
-                            "Radford et al. 2015", minimum=1, stage="build")
-    d_filters: int = option(64, "width of the discriminator's first layer (dcgan networks)",
-                            "Radford et al. 2015", minimum=1, stage="build")
-    adversarial_loss: str = option("bce", "bce (non-saturating), lsgan, hinge or wasserstein",
-                                   "Goodfellow et al. 2014",
-                                   choices=tuple(losses.ADVERSARIAL_LOSSES))
-    d_steps: int = option(1, "discriminator updates per step, each on its own real batch (the "
-                          "WGAN papers' n_critic)", "Goodfellow et al. 2014", minimum=1)
-    g_steps: int = option(1, "generator updates per discriminator update, each on fresh noise",
-                          "Goodfellow et al. 2014", minimum=1)
-    clip_value: float = option(0.0, "clip the discriminator's weights to +-this after each "
-                               "update (0: no clipping)", "Arjovsky et al. 2017", minimum=0)
-    gp_weight: float = option(0.0, "weight of the gradient penalty on the discriminator (0: off)",
-                              "Gulrajani et al. 2017", minimum=0)
-    ema_decay: float = option(0.999, "decay of the generator's moving average that samples and "
-                              "exports use (0: the raw generator)", "Karras et al. 2018",
-                              minimum=0)
+
+    generator: str = option(
+        "dcgan",
+        "networks: mlp (Goodfellow et al.) or dcgan (convolutional)",
+        "Radford et al. 2015",
+        choices=("mlp", "dcgan"),
+        stage="build",
+    )
+    latent_dim: int = option(100, "size of the noise z", "Radford et al. 2015", minimum=1, stage="build")
+    g_filters: int = option(
+        64,
+        "width of the generator's last hidden layer (dcgan networks)",
+        "Radford et al. 2015",
+        minimum=1,
+        stage="build",
+    )
+    d_filters: int = option(
+        64, "width of the discriminator's first layer (dcgan networks)", "Radford et al. 2015", minimum=1, stage="build"
+    )
+    adversarial_loss: str = option(
+        "bce",
+        "bce (non-saturating), lsgan, hinge or wasserstein",
+        "Goodfellow et al. 2014",
+        choices=tuple(losses.ADVERSARIAL_LOSSES),
+    )
+    d_steps: int = option(
+        1,
+        "discriminator updates per step, each on its own real batch (the WGAN papers' n_critic)",
+        "Goodfellow et al. 2014",
+        minimum=1,
+    )
+    g_steps: int = option(
+        1, "generator updates per discriminator update, each on fresh noise", "Goodfellow et al. 2014", minimum=1
+    )
+    clip_value: float = option(
+        0.0,
+        "clip the discriminator's weights to +-this after each update (0: no clipping)",
+        "Arjovsky et al. 2017",
+        minimum=0,
+    )
+    gp_weight: float = option(
+        0.0, "weight of the gradient penalty on the discriminator (0: off)", "Gulrajani et al. 2017", minimum=0
+    )
+    ema_decay: float = option(
+        0.999,
+        "decay of the generator's moving average that samples and exports use (0: the raw generator)",
+        "Karras et al. 2018",
+        minimum=0,
+    )
 
 
 class NoiseToImage:
@@ -76,8 +103,10 @@ class NoiseToImage:
 
     @property
     def players(self):
-        return {"g_optimizer": Player(self.generator, GENERATOR),
-                "d_optimizer": Player(self.discriminator, DISCRIMINATOR)}
+        return {
+            "g_optimizer": Player(self.generator, GENERATOR),
+            "d_optimizer": Player(self.discriminator, DISCRIMINATOR),
+        }
 
     def sample_latent(self, batch_size):
         """Latent noise for this replica's share of the global batch (see `replica_share`)."""
@@ -95,10 +124,12 @@ class NoiseToImage:
 
     def generate_from_latent(self, z, batch_size=256):
         """Images in [-1, 1] for the given latent vectors."""
-        return np.concatenate([
-            ops.convert_to_numpy(self.sampling_generator(z[i:i + batch_size], training=False))
-            for i in range(0, len(z), batch_size)
-        ]).astype("float32")
+        return np.concatenate(
+            [
+                ops.convert_to_numpy(self.sampling_generator(z[i : i + batch_size], training=False))
+                for i in range(0, len(z), batch_size)
+            ]
+        ).astype("float32")
 
     def generate(self, n, seed=None):
         """`n` new images in [-1, 1], as a float32 numpy array (N, H, W, C)."""
@@ -148,8 +179,7 @@ class GAN(NoiseToImage, AdversarialModel):
         self.ema_decay = float(options["ema_decay"] or 0.0)
         for key in ("d_steps", "g_steps"):
             if getattr(self, key) < 1:
-                raise UsageError(f"{key} must be at least 1, got {getattr(self, key)}; "
-                                 "1 is Goodfellow et al.'s step")
+                raise UsageError(f"{key} must be at least 1, got {getattr(self, key)}; 1 is Goodfellow et al.'s step")
         self.constraints = self.make_constraints(options)
         self.d_loss_fn, self.g_loss_fn = losses.get_adversarial_loss(self.adversarial_loss)
         self.generator = generator
@@ -181,8 +211,10 @@ class GAN(NoiseToImage, AdversarialModel):
     @property
     def plot_panels(self):
         scores = ("d_real", "d_fake")
-        return {"losses": ("loss", tuple(n for n in self.metric_names if n not in scores)),
-                "scores": ("mean discriminator output", scores)}
+        return {
+            "losses": ("loss", tuple(n for n in self.metric_names if n not in scores)),
+            "scores": ("mean discriminator output", scores),
+        }
 
     # ----------------------------------------------------------------- hooks for conditioning
     def split_batch(self, data):
@@ -207,7 +239,8 @@ class GAN(NoiseToImage, AdversarialModel):
         if size is not None and size % self.d_steps:
             raise UsageError(
                 f"{type(self).__name__} takes d_steps={self.d_steps} real batches per step, but "
-                f"got a batch of {size}; batch the data by d_steps * batch_size")
+                f"got a batch of {size}; batch the data by d_steps * batch_size"
+            )
         grouped = ops.reshape(tensor, (-1, self.d_steps) + tuple(tensor.shape[1:]))
         return [grouped[:, k] for k in range(self.d_steps)]
 
@@ -226,8 +259,9 @@ class GAN(NoiseToImage, AdversarialModel):
         if self.adversarial_loss == "wasserstein":
             terms["wasserstein"] = -loss
         for constraint in self.constraints:
-            penalty = constraint.penalty(lambda images: self.discriminate(images, labels)[0],
-                                         real, fake, self.sample_uniform)
+            penalty = constraint.penalty(
+                lambda images: self.discriminate(images, labels)[0], real, fake, self.sample_uniform
+            )
             if penalty is not None:
                 terms[constraint.name] = penalty
                 loss = loss + constraint.weight * penalty
@@ -264,16 +298,14 @@ class GAN(NoiseToImage, AdversarialModel):
     def update_ema(self):
         """The generator's moving average after a generator update (see update_moving_average)."""
         if self.ema_generator is not None:
-            update_moving_average(self.ema_generator, self.generator, self.g_optimizer.iterations,
-                                  self.ema_decay)
+            update_moving_average(self.ema_generator, self.generator, self.g_optimizer.iterations, self.ema_decay)
 
     @staticmethod
     def mean_terms(step_terms):
         """Each reported term averaged over the discriminator's updates of a step."""
         if len(step_terms) == 1:  # as it is: a mean of one value can change its last bits
             return step_terms[0]
-        return {name: ops.mean(ops.stack([terms[name] for terms in step_terms]))
-                for name in step_terms[0]}
+        return {name: ops.mean(ops.stack([terms[name] for terms in step_terms])) for name in step_terms[0]}
 
     def train_step(self, data):
         real, labels = self.split_batch(data)
@@ -285,45 +317,56 @@ class GAN(NoiseToImage, AdversarialModel):
             g_terms = self.generator_update(ops.shape(reals[-1])[0], label_batches[-1])
         return self.record(**self.mean_terms(d_terms), **g_terms)
 
+
 # --------------------------------------------------------------------- the registered methods
 @dataclasses.dataclass
 class MLPGANOptions(GANOptions):
-    generator: str = option("mlp", "networks: mlp (Goodfellow et al.) or dcgan (convolutional)",
-                            "Goodfellow et al. 2014", choices=("mlp", "dcgan"), stage="build")
+    generator: str = option(
+        "mlp",
+        "networks: mlp (Goodfellow et al.) or dcgan (convolutional)",
+        "Goodfellow et al. 2014",
+        choices=("mlp", "dcgan"),
+        stage="build",
+    )
 
 
 @dataclasses.dataclass
 class LSGANOptions(GANOptions):
-    adversarial_loss: str = option("lsgan", "bce (non-saturating), lsgan, hinge or wasserstein",
-                                   "Mao et al. 2017", choices=tuple(losses.ADVERSARIAL_LOSSES))
+    adversarial_loss: str = option(
+        "lsgan",
+        "bce (non-saturating), lsgan, hinge or wasserstein",
+        "Mao et al. 2017",
+        choices=tuple(losses.ADVERSARIAL_LOSSES),
+    )
 
 
 def build_networks(options, image_shape):
     """(generator, discriminator) of `options.generator`'s kind. A penalised critic gets
     LayerNorm in place of BatchNorm: the gradient penalty is per sample."""
     if options.generator == "mlp":
-        return (networks.build_mlp_generator(image_shape, latent_dim=options.latent_dim),
-                networks.build_mlp_discriminator(image_shape))
-    generator = networks.build_dcgan_generator(image_shape, latent_dim=options.latent_dim,
-                                               filters=options.g_filters)
+        return (
+            networks.build_mlp_generator(image_shape, latent_dim=options.latent_dim),
+            networks.build_mlp_discriminator(image_shape),
+        )
+    generator = networks.build_dcgan_generator(image_shape, latent_dim=options.latent_dim, filters=options.g_filters)
     discriminator = networks.build_dcgan_discriminator(
-        image_shape, filters=options.d_filters,
+        image_shape,
+        filters=options.d_filters,
         normalization="layer" if options.gp_weight else "batch",
-        name="critic" if options.adversarial_loss == "wasserstein" else "discriminator")
+        name="critic" if options.adversarial_loss == "wasserstein" else "discriminator",
+    )
     return generator, discriminator
 
 
 def build(model_class):
     """A builder for `registry.register`: networks from the options, then `model_class`."""
+
     def build_model(options, image_shape, num_classes=None, seed=None):
-        return model_class(*build_networks(options, image_shape), seed=seed,
-                           **registry.model_options(options))
+        return model_class(*build_networks(options, image_shape), seed=seed, **registry.model_options(options))
+
     return build_model
 
 
-registry.register("gan", GAN, MLPGANOptions, build(GAN),
-                  "the original GAN: MLP networks, non-saturating BCE")
-registry.register("dcgan", GAN, GANOptions, build(GAN),
-                  "DCGAN: convolutional networks sized to the image, BCE")
-registry.register("lsgan", GAN, LSGANOptions, build(GAN),
-                  "LSGAN: DCGAN networks, least-squares loss")
+registry.register("gan", GAN, MLPGANOptions, build(GAN), "the original GAN: MLP networks, non-saturating BCE")
+registry.register("dcgan", GAN, GANOptions, build(GAN), "DCGAN: convolutional networks sized to the image, BCE")
+registry.register("lsgan", GAN, LSGANOptions, build(GAN), "LSGAN: DCGAN networks, least-squares loss")

@@ -16,10 +16,10 @@ DEFAULT_BATCH_SIZE = 64
 @dataclasses.dataclass(frozen=True)
 class Method:
     name: str
-    model: type                # the AdversarialModel subclass: what data it takes, what it serves
-    options: type              # its options dataclass, defaults and help included
-    build: Callable            # (options, image_shape, num_classes, seed) -> uncompiled model
-    summary: str               # one line for --help
+    model: type  # the AdversarialModel subclass: what data it takes, what it serves
+    options: type  # its options dataclass, defaults and help included
+    build: Callable  # (options, image_shape, num_classes, seed) -> uncompiled model
+    summary: str  # one line for --help
     batch_size: int = DEFAULT_BATCH_SIZE  # for data without a recipe
 
     def option_names(self):
@@ -37,8 +37,7 @@ def get_method(name):
     try:
         return METHODS[name]
     except KeyError:
-        raise ConfigError(
-            f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
+        raise ConfigError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
 
 
 def model_options(options):
@@ -48,9 +47,10 @@ def model_options(options):
 
 def compile_model(model, options, jit_compile=False):
     """Compiles `model` with one optimizer per player as `options` declare them."""
-    model.compile(jit_compile=jit_compile,
-                  **{name: make_optimizer(options, player.side)
-                     for name, player in model.players.items()})
+    model.compile(
+        jit_compile=jit_compile,
+        **{name: make_optimizer(options, player.side) for name, player in model.players.items()},
+    )
     return model
 
 
@@ -62,8 +62,9 @@ def build(method, image_shape, num_classes=None, compile=True, seed=None, xla=Fa
     spec = get_method(method)
     unknown = sorted(set(options) - spec.option_names())
     if unknown:
-        raise ConfigError(f"method {method!r} has no option {unknown[0]!r}; its options are "
-                          f"{', '.join(sorted(spec.option_names()))}")
+        raise ConfigError(
+            f"method {method!r} has no option {unknown[0]!r}; its options are {', '.join(sorted(spec.option_names()))}"
+        )
     resolved = spec.options(**validate(spec.options, options))
     model = spec.build(resolved, tuple(image_shape), num_classes, seed)
     return compile_model(model, resolved, xla) if compile else model

@@ -85,50 +85,68 @@ def global_mean(values):
 # --------------------------------------------------------------------- options
 @dataclasses.dataclass
 class SGANOptions(OptimizerOptions):
-    labelled: int | str = option("all", "training images whose label is used: a number, balanced "
-                                 "over the classes and fixed by the seed, or all",
-                                 "Salimans et al. 2016 (100 on MNIST)", stage="data")
-    networks: str = option("conv", "conv (DCGAN ladders) or mlp (Salimans et al.'s MNIST "
-                           "networks: dense layers with Gaussian noise)", "Radford et al. 2015",
-                           choices=("conv", "mlp"), stage="build")
-    latent_dim: int = option(100, "size of the noise z", "Salimans et al. 2016", minimum=1,
-                             stage="build")
-    g_filters: int = option(64, "width of the generator's last hidden layer",
-                            "Radford et al. 2015", minimum=1, stage="build")
-    d_filters: int = option(64, "width of the classifier's first layer", "Radford et al. 2015",
-                            minimum=1, stage="build")
-    input_noise: float = option(0.3, "std of the Gaussian noise added to the classifier's "
-                                "input while it trains", "Salimans et al. 2016", minimum=0,
-                                stage="build")
-    dropout: float = option(0.5, "dropout after each of the conv classifier's layers",
-                            "Springenberg 2016", minimum=0, stage="build")
-    generator_loss: str = option("feature_matching", "feature_matching or non_saturating",
-                                 "Salimans et al. 2016",
-                                 choices=("feature_matching", "non_saturating"))
-    unlabelled_weight: float = option(1.0, "weight of the real-vs-fake terms against the "
-                                      "labelled cross-entropy", "Salimans et al. 2016",
-                                      minimum=0)
-    ema_decay: float = option(0.999, "decay of the moving averages of the generator and the "
-                              "classifier that samples, export and evaluation use",
-                              "Salimans et al. 2016 (classifier); Karras et al. 2018", minimum=0)
+    labelled: int | str = option(
+        "all",
+        "training images whose label is used: a number, balanced over the classes and fixed by the seed, or all",
+        "Salimans et al. 2016 (100 on MNIST)",
+        stage="data",
+    )
+    networks: str = option(
+        "conv",
+        "conv (DCGAN ladders) or mlp (Salimans et al.'s MNIST networks: dense layers with Gaussian noise)",
+        "Radford et al. 2015",
+        choices=("conv", "mlp"),
+        stage="build",
+    )
+    latent_dim: int = option(100, "size of the noise z", "Salimans et al. 2016", minimum=1, stage="build")
+    g_filters: int = option(
+        64, "width of the generator's last hidden layer", "Radford et al. 2015", minimum=1, stage="build"
+    )
+    d_filters: int = option(
+        64, "width of the classifier's first layer", "Radford et al. 2015", minimum=1, stage="build"
+    )
+    input_noise: float = option(
+        0.3,
+        "std of the Gaussian noise added to the classifier's input while it trains",
+        "Salimans et al. 2016",
+        minimum=0,
+        stage="build",
+    )
+    dropout: float = option(
+        0.5, "dropout after each of the conv classifier's layers", "Springenberg 2016", minimum=0, stage="build"
+    )
+    generator_loss: str = option(
+        "feature_matching",
+        "feature_matching or non_saturating",
+        "Salimans et al. 2016",
+        choices=("feature_matching", "non_saturating"),
+    )
+    unlabelled_weight: float = option(
+        1.0, "weight of the real-vs-fake terms against the labelled cross-entropy", "Salimans et al. 2016", minimum=0
+    )
+    ema_decay: float = option(
+        0.999,
+        "decay of the moving averages of the generator and the classifier that samples, export and evaluation use",
+        "Salimans et al. 2016 (classifier); Karras et al. 2018",
+        minimum=0,
+    )
 
 
 # --------------------------------------------------------------------- networks
-def build_classifier(image_shape, num_classes, filters=64, input_noise=0.3, dropout=0.5,
-                     name="classifier"):
+def build_classifier(image_shape, num_classes, filters=64, input_noise=0.3, dropout=0.5, name="classifier"):
     """images -> (N class logits, features): the DCGAN discriminator's ladder without
     normalisation (feature matching compares batch means, which BatchNorm would fix), Gaussian
     noise on the input and dropout after each layer while training (the few labels are easy to
     memorise otherwise)."""
     images = keras.Input(image_shape, name="images")
     x = keras.layers.GaussianNoise(input_noise)(images) if input_noise else images
-    features = networks.dcgan.discriminator_features(x, filters, normalization=None,
-                                                     dropout=dropout)
-    logits = keras.layers.Dense(num_classes, kernel_initializer=networks.layers.conv_init())(
-        features)
-    return keras.Model(images, [networks.layers.output_logits(logits),
-                                networks.layers.output_logits(features, name="features")],
-                       name=name)
+    features = networks.dcgan.discriminator_features(x, filters, normalization=None, dropout=dropout)
+    logits = keras.layers.Dense(num_classes, kernel_initializer=networks.layers.conv_init())(features)
+    return keras.Model(
+        images,
+        [networks.layers.output_logits(logits), networks.layers.output_logits(features, name="features")],
+        name=name,
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -143,8 +161,11 @@ class WeightNormDense(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
 
     def build(self, input_shape):
-        self.direction = self.add_weight(shape=(input_shape[-1], self.units), name="direction",
-                                         initializer=keras.initializers.RandomNormal(0.0, 0.05))
+        self.direction = self.add_weight(
+            shape=(input_shape[-1], self.units),
+            name="direction",
+            initializer=keras.initializers.RandomNormal(0.0, 0.05),
+        )
         self.scale = self.add_weight(shape=(self.units,), initializer="ones", name="scale")
         self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
 
@@ -156,12 +177,12 @@ class WeightNormDense(keras.layers.Layer):
         return (*input_shape[:-1], self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": keras.activations.serialize(self.activation)}
+        return {**super().get_config(), "units": self.units, "activation": keras.activations.serialize(self.activation)}
 
 
-def build_mlp_classifier(image_shape, num_classes, units=(1000, 500, 250, 250, 250),
-                         input_noise=0.3, hidden_noise=0.5, name="classifier"):
+def build_mlp_classifier(
+    image_shape, num_classes, units=(1000, 500, 250, 250, 250), input_noise=0.3, hidden_noise=0.5, name="classifier"
+):
     """Salimans et al.'s MNIST discriminator: dense ReLU layers, each input perturbed by
     Gaussian noise while training; the features are the last hidden layer's."""
     images = keras.Input(image_shape, name="images")
@@ -173,9 +194,11 @@ def build_mlp_classifier(image_shape, num_classes, units=(1000, 500, 250, 250, 2
     features = x
     x = keras.layers.GaussianNoise(hidden_noise)(x) if hidden_noise else x
     logits = WeightNormDense(num_classes)(x)
-    return keras.Model(images, [networks.layers.output_logits(logits),
-                                networks.layers.output_logits(features, name="features")],
-                       name=name)
+    return keras.Model(
+        images,
+        [networks.layers.output_logits(logits), networks.layers.output_logits(features, name="features")],
+        name=name,
+    )
 
 
 def build_mlp_generator(image_shape, latent_dim=100, units=(500, 500), name="generator"):
@@ -186,8 +209,7 @@ def build_mlp_generator(image_shape, latent_dim=100, units=(500, 500), name="gen
         x = keras.layers.Dense(width, use_bias=False)(x)
         x = keras.layers.Activation("softplus")(networks.layers.batch_norm()(x))
     x = keras.layers.Dense(int(np.prod(image_shape)))(x)
-    return keras.Model(z, networks.layers.output_image(keras.layers.Reshape(image_shape)(x)),
-                       name=name)
+    return keras.Model(z, networks.layers.output_image(keras.layers.Reshape(image_shape)(x)), name=name)
 
 
 # --------------------------------------------------------------------- data
@@ -202,16 +224,19 @@ def choose_labelled(labels, labelled, num_classes, seed):
             raise ConfigError(f"labelled must be a number of images or all, got {labelled!r}")
         labelled = int(labelled)
     if labelled < num_classes:
-        raise ConfigError(f"labelled {labelled} is fewer than the {num_classes} classes; keep at "
-                          "least one label per class")
+        raise ConfigError(
+            f"labelled {labelled} is fewer than the {num_classes} classes; keep at least one label per class"
+        )
     rng = np.random.default_rng(seed)
     chosen = []
     for k in range(num_classes):
         of_class = np.flatnonzero(labels == k)
         wanted = labelled // num_classes + (k < labelled % num_classes)
         if len(of_class) < wanted:
-            raise DataError(f"class {k} has {len(of_class)} training images, fewer than the "
-                            f"{wanted} labels asked of it; lower labelled")
+            raise DataError(
+                f"class {k} has {len(of_class)} training images, fewer than the "
+                f"{wanted} labels asked of it; lower labelled"
+            )
         chosen.append(rng.permutation(of_class)[:wanted])
     return np.sort(np.concatenate(chosen))
 
@@ -238,14 +263,26 @@ def semi_supervised_batches(source, chosen, batch_size, seed):
         return example[0]
 
     examples = source.dataset.unbatch().enumerate()
-    labelled = (examples.filter(is_labelled).map(example_of).cache()
-                .shuffle(len(chosen), seed=seed).repeat().batch(batch_size, drop_remainder=True))
+    labelled = (
+        examples.filter(is_labelled)
+        .map(example_of)
+        .cache()
+        .shuffle(len(chosen), seed=seed)
+        .repeat()
+        .batch(batch_size, drop_remainder=True)
+    )
     others = examples if keep.all() else examples.filter(is_unlabelled)
-    unlabelled = (others.map(image_of).shuffle(min(source.num_examples, 60_000), seed=seed + 1)
-                  .batch(batch_size, drop_remainder=True))
+    unlabelled = (
+        others.map(image_of)
+        .shuffle(min(source.num_examples, 60_000), seed=seed + 1)
+        .batch(batch_size, drop_remainder=True)
+    )
     steps = (source.num_examples if keep.all() else source.num_examples - len(chosen)) // batch_size
-    return (tf.data.Dataset.zip((labelled, unlabelled))
-            .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE))
+    return (
+        tf.data.Dataset.zip((labelled, unlabelled))
+        .apply(tf.data.experimental.assert_cardinality(steps))
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 # --------------------------------------------------------------------- the model
@@ -262,8 +299,11 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
 
     def __init__(self, generator, classifier, num_classes, seed=None, name=None, **options):
         options = self.resolve_options(options)
-        super().__init__(seed=seed, name=name, metric_names=(
-            "d_loss", "g_loss", "d_real", "d_fake", "supervised", "unsupervised", "accuracy"))
+        super().__init__(
+            seed=seed,
+            name=name,
+            metric_names=("d_loss", "g_loss", "d_real", "d_fake", "supervised", "unsupervised", "accuracy"),
+        )
         self.generator_loss = options["generator_loss"]
         self.unlabelled_weight = float(options["unlabelled_weight"])
         self.ema_decay = float(options["ema_decay"])
@@ -275,25 +315,25 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
         self.ema_discriminator = frozen_copy(classifier) if self.ema_decay else None
 
     @classmethod
-    def training_data(cls, data, *, options, batch_size, image_size=None, channels=None, seed=None,
-                      augment=None):
+    def training_data(cls, data, *, options, batch_size, image_size=None, channels=None, seed=None, augment=None):
         if augment:
             raise ConfigError("sgan trains without augmentation; drop augment")
-        source = load_dataset(data, image_size, batch_size=1, channels=channels, with_labels=True,
-                              shuffle=False)
-        labels = np.concatenate(list(source.dataset.map(lambda image, label: label)
-                                     .as_numpy_iterator()))
+        source = load_dataset(data, image_size, batch_size=1, channels=channels, with_labels=True, shuffle=False)
+        labels = np.concatenate(list(source.dataset.map(lambda image, label: label).as_numpy_iterator()))
         chosen = choose_labelled(labels, options.labelled, source.num_classes, seed or 0)
         dataset = semi_supervised_batches(source, chosen, batch_size, seed or 0)
         unlabelled = source.num_examples if len(chosen) == len(labels) else len(labels) - len(chosen)
-        return dataclasses.replace(source, dataset=dataset, num_examples=unlabelled,
-                                   manifest={"labelled": chosen.tolist()})
+        return dataclasses.replace(
+            source, dataset=dataset, num_examples=unlabelled, manifest={"labelled": chosen.tolist()}
+        )
 
     @property
     def plot_panels(self):
-        return {"losses": ("loss", ("d_loss", "g_loss", "supervised", "unsupervised")),
-                "scores": ("mean D(x) = P(real)", ("d_real", "d_fake")),
-                "accuracy": ("labelled batch accuracy", ("accuracy",))}
+        return {
+            "losses": ("loss", ("d_loss", "g_loss", "supervised", "unsupervised")),
+            "scores": ("mean D(x) = P(real)", ("d_real", "d_fake")),
+            "accuracy": ("labelled batch accuracy", ("accuracy",)),
+        }
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
@@ -331,9 +371,14 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
 
         predicted = ops.argmax(labelled_logits, axis=1)
         return self.record(
-            d_loss=d_loss, g_loss=g_loss, supervised=supervised, unsupervised=unsupervised,
-            d_real=real_probability(real_logits), d_fake=real_probability(fake_logits),
-            accuracy=ops.mean(ops.cast(predicted == ops.cast(labels, predicted.dtype), "float32")))
+            d_loss=d_loss,
+            g_loss=g_loss,
+            supervised=supervised,
+            unsupervised=unsupervised,
+            d_real=real_probability(real_logits),
+            d_fake=real_probability(fake_logits),
+            accuracy=ops.mean(ops.cast(predicted == ops.cast(labels, predicted.dtype), "float32")),
+        )
 
     # ----------------------------------------------------------------- classification
     @property
@@ -343,10 +388,14 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
 
     def classify(self, images, batch_size=500):
         """Class probabilities (numpy, [N, num_classes]) of images in [-1, 1]."""
-        return np.concatenate([
-            ops.convert_to_numpy(ops.softmax(self.serving_classifier(
-                images[i:i + batch_size], training=False)[0], axis=-1))
-            for i in range(0, len(images), batch_size)])
+        return np.concatenate(
+            [
+                ops.convert_to_numpy(
+                    ops.softmax(self.serving_classifier(images[i : i + batch_size], training=False)[0], axis=-1)
+                )
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
     def exports(self):
         """The generator, and the classifier: images (uint8 [batch, H, W, C]) -> probabilities
@@ -357,30 +406,44 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
         @tf.function(input_signature=[tf.TensorSpec([None, *image_shape], tf.uint8, name="images")])
         def classify(images):
             logits = classifier(uint8_to_images(images), training=False)[0]
-            return {"probabilities": tf.nn.softmax(tf.cast(logits, tf.float32)),
-                    "labels": tf.argmax(logits, axis=-1, output_type=tf.int32)}
+            return {
+                "probabilities": tf.nn.softmax(tf.cast(logits, tf.float32)),
+                "labels": tf.argmax(logits, axis=-1, output_type=tf.int32),
+            }
 
-        return {**super().exports(),
-                "classifier": Export([classifier], {"serving_default": classify},
-                                     {"num_classes": self.num_classes})}
+        return {
+            **super().exports(),
+            "classifier": Export([classifier], {"serving_default": classify}, {"num_classes": self.num_classes}),
+        }
 
 
 def build(options, image_shape, num_classes=None, seed=None):
     """A generator and an (N+1)-class classifier: DCGAN ladders, or Salimans et al.'s MLPs."""
     if not num_classes:
-        raise ConfigError("sgan needs labelled data; use a labelled dataset such as mnist or a "
-                          "folder with one sub-folder per class")
+        raise ConfigError(
+            "sgan needs labelled data; use a labelled dataset such as mnist or a folder with one sub-folder per class"
+        )
     if options.networks == "mlp":
         generator = build_mlp_generator(image_shape, latent_dim=options.latent_dim)
         classifier = build_mlp_classifier(image_shape, num_classes, input_noise=options.input_noise)
     else:
-        generator = networks.build_dcgan_generator(image_shape, latent_dim=options.latent_dim,
-                                                   filters=options.g_filters)
-        classifier = build_classifier(image_shape, num_classes, filters=options.d_filters,
-                                      input_noise=options.input_noise, dropout=options.dropout)
-    return SemiSupervisedGAN(generator, classifier, num_classes, seed=seed,
-                             **registry.model_options(options))
+        generator = networks.build_dcgan_generator(
+            image_shape, latent_dim=options.latent_dim, filters=options.g_filters
+        )
+        classifier = build_classifier(
+            image_shape,
+            num_classes,
+            filters=options.d_filters,
+            input_noise=options.input_noise,
+            dropout=options.dropout,
+        )
+    return SemiSupervisedGAN(generator, classifier, num_classes, seed=seed, **registry.model_options(options))
 
 
-registry.register("sgan", SemiSupervisedGAN, SGANOptions, build,
-                  "semi-supervised GAN: a classifier of N classes + fake from few labels")
+registry.register(
+    "sgan",
+    SemiSupervisedGAN,
+    SGANOptions,
+    build,
+    "semi-supervised GAN: a classifier of N classes + fake from few labels",
+)

@@ -29,9 +29,9 @@ def frechet_distance(features_a, features_b):
 
 @dataclasses.dataclass
 class ClassifierScores:
-    confident: float              # share of samples whose top softmax is >= the threshold
-    class_shares: np.ndarray      # share of samples predicted as each class
-    frechet: float | None         # feature-space Frechet distance to the real images, if given
+    confident: float  # share of samples whose top softmax is >= the threshold
+    class_shares: np.ndarray  # share of samples predicted as each class
+    frechet: float | None  # feature-space Frechet distance to the real images, if given
 
     @property
     def classes_present(self):
@@ -39,20 +39,17 @@ class ClassifierScores:
         return int(np.sum(self.class_shares >= 0.05))
 
     def __str__(self):
-        text = (f"confident {self.confident:.1%}, classes with >=5%: {self.classes_present}/"
-                f"{len(self.class_shares)}")
+        text = f"confident {self.confident:.1%}, classes with >=5%: {self.classes_present}/{len(self.class_shares)}"
         return text + (f", Frechet distance {self.frechet:.2f}" if self.frechet is not None else "")
 
 
 def feature_model(classifier, layer=-2):
     """A model returning (logits, features of `layer`), by name or index."""
-    features = (classifier.get_layer(layer) if isinstance(layer, str)
-                else classifier.layers[layer]).output
+    features = (classifier.get_layer(layer) if isinstance(layer, str) else classifier.layers[layer]).output
     return keras.Model(classifier.inputs, [classifier.outputs[0], features])
 
 
-def classifier_scores(classifier, images, real_images=None, threshold=0.9, layer=-2,
-                      batch_size=500):
+def classifier_scores(classifier, images, real_images=None, threshold=0.9, layer=-2, batch_size=500):
     """Scores `images` (in the classifier's input range) with a classifier that outputs logits."""
     model = feature_model(classifier, layer)
     logits, features = model.predict(images, batch_size=batch_size, verbose=0)

@@ -32,6 +32,7 @@ from keras_gans.metrics.reference import real_images, reference_classifier
 @dataclasses.dataclass
 class LabelAccuracy:
     """How often images meant to show class k are classified as k."""
+
     per_class: np.ndarray
 
     @property
@@ -43,21 +44,23 @@ class LabelAccuracy:
         return float(self.per_class.min())
 
     def __str__(self):
-        return (f"label kept {self.overall:.1%} overall, worst class {int(self.per_class.argmin())} "
-                f"at {self.worst:.1%}")
+        return f"label kept {self.overall:.1%} overall, worst class {int(self.per_class.argmin())} at {self.worst:.1%}"
 
 
 @dataclasses.dataclass
 class ClassifierAccuracy:
     """An exported classifier's share of right answers on test images, and per class."""
+
     accuracy: float
     images: int
     per_class: LabelAccuracy
 
     def __str__(self):
         worst = self.per_class.per_class
-        return (f"accuracy {self.accuracy:.2%} on {self.images} images, worst class "
-                f"{int(worst.argmin())} at {worst.min():.1%}")
+        return (
+            f"accuracy {self.accuracy:.2%} on {self.images} images, worst class "
+            f"{int(worst.argmin())} at {worst.min():.1%}"
+        )
 
 
 def score_classifier(path, data, n=100_000):
@@ -66,14 +69,17 @@ def score_classifier(path, data, n=100_000):
     serve = load_saved_model(path).signatures["serving_default"]
     size, _, channels = serve.structured_input_signature[1]["images"].shape[1:]
     images, labels = real_images(data, size, channels, n=n)
-    predicted = np.concatenate([
-        serve(images=images_to_uint8(images[start:start + 500]))["labels"].numpy()
-        for start in range(0, len(images), 500)])
+    predicted = np.concatenate(
+        [
+            serve(images=images_to_uint8(images[start : start + 500]))["labels"].numpy()
+            for start in range(0, len(images), 500)
+        ]
+    )
     num_classes = int(load_saved_model(path).num_classes.numpy())
-    per_class = np.array([np.mean(predicted[labels == k] == k) if np.any(labels == k) else np.nan
-                          for k in range(num_classes)])
-    return ClassifierAccuracy(float(np.mean(predicted == labels)), len(labels),
-                              LabelAccuracy(per_class))
+    per_class = np.array(
+        [np.mean(predicted[labels == k] == k) if np.any(labels == k) else np.nan for k in range(num_classes)]
+    )
+    return ClassifierAccuracy(float(np.mean(predicted == labels)), len(labels), LabelAccuracy(per_class))
 
 
 def score_samples(path, data, n=2000, seed=0):
@@ -100,12 +106,14 @@ def score_translation(path, spec, direction, n=2000):
     source, target = names if direction == "a2b" else names[::-1]
     serve, (size, _, channels) = load_translation(path, direction)
     images, labels = real_images(source, size, channels, n=n)
-    translated = np.concatenate([
-        serve(images=images_to_uint8(images[start:start + 500]))["images"].numpy()
-        for start in range(0, len(images), 500)])
+    translated = np.concatenate(
+        [
+            serve(images=images_to_uint8(images[start : start + 500]))["images"].numpy()
+            for start in range(0, len(images), 500)
+        ]
+    )
     classifier = reference_classifier(target, size, channels)
-    return _label_accuracy(classifier, uint8_to_images(translated), labels,
-                           classifier.outputs[0].shape[-1])
+    return _label_accuracy(classifier, uint8_to_images(translated), labels, classifier.outputs[0].shape[-1])
 
 
 def _domain_names(spec):
@@ -113,15 +121,18 @@ def _domain_names(spec):
         return PAIRS[spec]
     names = [part.strip() for part in spec.split(",")]
     if len(names) != 2 or not all(names):
-        raise UsageError(f"translation is scored on two labelled domains, and {spec!r} is not a "
-                         f"pair of them; pass --data {' or '.join(PAIRS)} or LABELLED_A,LABELLED_B")
+        raise UsageError(
+            f"translation is scored on two labelled domains, and {spec!r} is not a "
+            f"pair of them; pass --data {' or '.join(PAIRS)} or LABELLED_A,LABELLED_B"
+        )
     return tuple(names)
 
 
 def _label_accuracy(classifier, images, labels, num_classes):
     predicted = classifier.predict(images, batch_size=500, verbose=0).argmax(1)
-    per_class = np.array([np.mean(predicted[labels == k] == k) if np.any(labels == k) else np.nan
-                          for k in range(num_classes)])
+    per_class = np.array(
+        [np.mean(predicted[labels == k] == k) if np.any(labels == k) else np.nan for k in range(num_classes)]
+    )
     if np.isnan(per_class).any():
         raise DataError(f"some classes have no image among {len(labels)}; score more images with -n")
     return LabelAccuracy(per_class)

@@ -33,16 +33,15 @@ def build_classifier(image_shape, num_classes):
 
 def reference_classifier(data, image_size=None, channels=None, epochs=None, verbose=0):
     """The cached classifier for `data` at this size, trained on its train split if missing."""
-    train = load_dataset(data, image_size, batch_size=128, channels=channels, with_labels=True,
-                         split="train", seed=0)
+    train = load_dataset(data, image_size, batch_size=128, channels=channels, with_labels=True, split="train", seed=0)
     size, _, depth = train.image_shape
     path = cache_dir() / f"{data.replace('/', '_').replace(':', '_')}-{size}px-{depth}ch.keras"
     if path.exists():
         return keras.models.load_model(path)
     classifier = build_classifier(train.image_shape, train.num_classes)
-    classifier.compile(keras.optimizers.Adam(1e-3),
-                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                       metrics=["accuracy"])
+    classifier.compile(
+        keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
     # Small sets need more passes; about 60k images seen is plenty for these networks.
     epochs = epochs or max(2, min(25, 60_000 // train.num_examples))
     classifier.fit(train.dataset, epochs=epochs, verbose=verbose, shuffle=False)  # data shuffles
@@ -58,8 +57,9 @@ def real_images(data, image_size=None, channels=None, n=2000):
     without a test split)."""
     for split in ("test", "train"):
         try:  # batches of one never drop a remainder, whatever the split's size
-            source = load_dataset(data, image_size, batch_size=1, channels=channels,
-                                  with_labels=True, split=split, shuffle=True, seed=0)
+            source = load_dataset(
+                data, image_size, batch_size=1, channels=channels, with_labels=True, split=split, shuffle=True, seed=0
+            )
         except MissingSplitError:  # fall back to train; any other problem is the user's to see
             continue
         images, labels = next(iter(source.dataset.unbatch().batch(n)))

@@ -23,12 +23,12 @@ def label_embedding(num_classes, size):
     At the N(0, 0.02) of the convolutions the label would start 50 times fainter than the noise
     and the image beside it, and the networks would long ignore it.
     """
-    return keras.layers.Embedding(num_classes, size,
-                                  embeddings_initializer=keras.initializers.RandomNormal(0.0, 1.0))
+    return keras.layers.Embedding(num_classes, size, embeddings_initializer=keras.initializers.RandomNormal(0.0, 1.0))
 
 
-def build_conditional_generator(image_shape, num_classes, latent_dim=100, filters=64,
-                                embedding_dim=None, name="generator"):
+def build_conditional_generator(
+    image_shape, num_classes, latent_dim=100, filters=64, embedding_dim=None, name="generator"
+):
     """(z, label) -> image.
 
     `embedding_dim` defaults to latent_dim, so the label weighs as much as the noise in the first
@@ -37,31 +37,28 @@ def build_conditional_generator(image_shape, num_classes, latent_dim=100, filter
     embedding_dim = embedding_dim or latent_dim
     z, label = keras.Input((latent_dim,), name="z"), label_input()
     embedded = label_embedding(num_classes, embedding_dim)(label)
-    body = build_dcgan_generator(image_shape, latent_dim=latent_dim + embedding_dim,
-                                 filters=filters, name=f"{name}_body")
+    body = build_dcgan_generator(
+        image_shape, latent_dim=latent_dim + embedding_dim, filters=filters, name=f"{name}_body"
+    )
     images = body(keras.layers.Concatenate()([z, embedded]))
     return keras.Model([z, label], images, name=name)
 
 
-def build_conditional_critic(image_shape, num_classes, filters=64, normalization="layer",
-                             name="critic"):
+def build_conditional_critic(image_shape, num_classes, filters=64, normalization="layer", name="critic"):
     """(image, label) -> one score; the label enters as an extra channel."""
     height, width, _ = image_shape
     images, label = keras.Input(image_shape, name="images"), label_input()
     plane = label_embedding(num_classes, height * width)(label)
     plane = keras.layers.Reshape((height, width, 1))(plane)
-    x = discriminator_features(keras.layers.Concatenate()([images, plane]), filters,
-                               normalization=normalization)
+    x = discriminator_features(keras.layers.Concatenate()([images, plane]), filters, normalization=normalization)
     scores = keras.layers.Dense(1, kernel_initializer=conv_init())(x)
     return keras.Model([images, label], output_logits(scores), name=name)
 
 
-def build_acgan_discriminator(image_shape, num_classes, filters=64, normalization="batch",
-                              name="discriminator"):
+def build_acgan_discriminator(image_shape, num_classes, filters=64, normalization="batch", name="discriminator"):
     """image -> (real/fake logit, class logits) from shared features."""
     images = keras.Input(image_shape, name="images")
     x = discriminator_features(images, filters, normalization=normalization)
     source = keras.layers.Dense(1, kernel_initializer=conv_init())(x)
     classes = keras.layers.Dense(num_classes, kernel_initializer=conv_init())(x)
-    return keras.Model(images, [output_logits(source), output_logits(classes, name="class_logits")],
-                       name=name)
+    return keras.Model(images, [output_logits(source), output_logits(classes, name="class_logits")], name=name)

@@ -15,17 +15,17 @@ from keras_gans.networks.layers import batch_norm, conv_init, output_image, outp
 
 
 def _up_block(x, width, kernel_size, strides):
-    x = keras.layers.Conv2DTranspose(width, kernel_size, strides=strides, padding="same",
-                                     use_bias=False, kernel_initializer=conv_init())(x)
+    x = keras.layers.Conv2DTranspose(
+        width, kernel_size, strides=strides, padding="same", use_bias=False, kernel_initializer=conv_init()
+    )(x)
     return keras.layers.ReLU()(batch_norm()(x))
 
 
-def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4,
-                          name="generator"):
+def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4, name="generator"):
     """`filters` is the width of the last hidden layer; the base has filters * 2**doublings."""
     size, _, channels = image_shape
     base, doublings = upsampling_plan(size)
-    width = filters * 2 ** doublings
+    width = filters * 2**doublings
     z = keras.Input((latent_dim,), name="z")
     x = keras.layers.Dense(base * base * width, use_bias=False, kernel_initializer=conv_init())(z)
     x = keras.layers.Reshape((base, base, width))(x)
@@ -33,8 +33,9 @@ def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4
     for strides in [1] + [2] * (doublings - 1):
         width //= 2
         x = _up_block(x, width, kernel_size, strides)
-    x = keras.layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same",
-                                     kernel_initializer=conv_init())(x)
+    x = keras.layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", kernel_initializer=conv_init())(
+        x
+    )
     return keras.Model(z, output_image(x), name=name)
 
 
@@ -48,9 +49,14 @@ def discriminator_features(images, filters=64, kernel_size=4, normalization="bat
     _, doublings = upsampling_plan(images.shape[1])
     x = images
     for i in range(doublings):
-        x = keras.layers.Conv2D(filters * 2 ** i, kernel_size, strides=2, padding="same",
-                                use_bias=i == 0 or normalization is None,
-                                kernel_initializer=conv_init())(x)
+        x = keras.layers.Conv2D(
+            filters * 2**i,
+            kernel_size,
+            strides=2,
+            padding="same",
+            use_bias=i == 0 or normalization is None,
+            kernel_initializer=conv_init(),
+        )(x)
         if i > 0 and normalization == "batch":
             x = batch_norm()(x)
         elif i > 0 and normalization == "layer":
@@ -61,8 +67,7 @@ def discriminator_features(images, filters=64, kernel_size=4, normalization="bat
     return keras.layers.Flatten()(x)
 
 
-def build_dcgan_discriminator(image_shape, filters=64, kernel_size=4, normalization="batch",
-                              name="discriminator"):
+def build_dcgan_discriminator(image_shape, filters=64, kernel_size=4, normalization="batch", name="discriminator"):
     """One logit per image; see `discriminator_features` for `normalization`."""
     images = keras.Input(image_shape, name="images")
     features = discriminator_features(images, filters, kernel_size, normalization)

@@ -29,8 +29,7 @@ def instance_norm(name=None):
     """Instance normalisation (Ulyanov et al. 2016), as the CycleGAN and pix2pix code use it:
     per image and channel, with no learned scale or offset. Per-image statistics also make a
     network's output for one image independent of its batch mates, and so of the replica split."""
-    return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False,
-                                           name=name)
+    return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False, name=name)
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -71,8 +70,7 @@ class StyleModulation(keras.layers.Layer):
     def build(self, input_shape):
         features_shape, style_shape = input_shape
         channels = features_shape[-1]
-        self.affine = keras.layers.Dense(2 * channels, kernel_initializer=conv_init(),
-                                         name="affine")
+        self.affine = keras.layers.Dense(2 * channels, kernel_initializer=conv_init(), name="affine")
         self.affine.build(style_shape)
 
     def call(self, inputs):

@@ -20,8 +20,7 @@ def build_mlp_generator(image_shape, latent_dim=100, units=(256, 512, 1024), nam
     return keras.Model(z, output_image(x), name=name)
 
 
-def build_mlp_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3,
-                            name="discriminator"):
+def build_mlp_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3, name="discriminator"):
     """LeakyReLU and dropout: dropout keeps the MLP discriminator from memorising the data."""
     images = keras.Input(image_shape, name="images")
     x = keras.layers.Flatten()(images)

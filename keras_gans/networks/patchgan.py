@@ -13,8 +13,7 @@ from keras_gans.errors import UsageError
 from keras_gans.networks.layers import conv_init, instance_norm, output_logits
 
 
-def build_patchgan_discriminator(image_shape, filters=64, downsamplings=None,
-                                 name="discriminator"):
+def build_patchgan_discriminator(image_shape, filters=64, downsamplings=None, name="discriminator"):
     """`downsamplings` stride-2 layers (3 gives the 70x70 field) before the two stride-1 ones.
 
     By default 3, fewer below 32 px so the output keeps at least 2x2 patches; at 32 px the
@@ -23,17 +22,24 @@ def build_patchgan_discriminator(image_shape, filters=64, downsamplings=None,
     size = image_shape[0]
     if downsamplings is None:
         downsamplings = 3
-        while downsamplings > 1 and size // 2 ** downsamplings < 4:
+        while downsamplings > 1 and size // 2**downsamplings < 4:
             downsamplings -= 1
-    if size // 2 ** downsamplings < 4:
-        raise UsageError(f"image size {size} is too small for a PatchGAN discriminator with "
-                         f"{downsamplings} stride-2 layers; use a larger image or fewer layers")
+    if size // 2**downsamplings < 4:
+        raise UsageError(
+            f"image size {size} is too small for a PatchGAN discriminator with "
+            f"{downsamplings} stride-2 layers; use a larger image or fewer layers"
+        )
     images = keras.Input(image_shape, name="images")
     x = images
     for i in range(downsamplings + 1):  # the last one keeps the size (stride 1)
         x = keras.layers.ZeroPadding2D(1)(x)
-        x = keras.layers.Conv2D(filters * 2 ** min(i, 3), 4, strides=2 if i < downsamplings else 1,
-                                use_bias=i == 0, kernel_initializer=conv_init())(x)
+        x = keras.layers.Conv2D(
+            filters * 2 ** min(i, 3),
+            4,
+            strides=2 if i < downsamplings else 1,
+            use_bias=i == 0,
+            kernel_initializer=conv_init(),
+        )(x)
         if i > 0:
             x = instance_norm()(x)
         x = keras.layers.LeakyReLU(0.2)(x)

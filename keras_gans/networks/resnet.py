@@ -31,8 +31,14 @@ def _conv(x, filters, kernel_size, style, strides=1, reflect=0, transpose=False)
     if reflect:
         x = ReflectionPadding2D(reflect)(x)
     layer = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
-    x = layer(filters, kernel_size, strides=strides, padding="valid" if reflect else "same",
-              use_bias=False, kernel_initializer=conv_init())(x)
+    x = layer(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="valid" if reflect else "same",
+        use_bias=False,
+        kernel_initializer=conv_init(),
+    )(x)
     return keras.layers.ReLU()(_normalize(x, style))
 
 
@@ -50,8 +56,9 @@ def build_resnet_generator(image_shape, filters=64, blocks=None, style_dim=0, na
     inputs are `[images, style]`, style of shape [batch, style_dim]."""
     size, _, channels = image_shape
     if size % 4:
-        raise UsageError(f"image size {size} cannot be built by the ResNet generator; use a "
-                         "multiple of 4 such as 32, 64, 128 or 256")
+        raise UsageError(
+            f"image size {size} cannot be built by the ResNet generator; use a multiple of 4 such as 32, 64, 128 or 256"
+        )
     blocks = resnet_blocks_for(size) if blocks is None else blocks
     images = keras.Input(image_shape, name="images")
     style = keras.Input((style_dim,), name="style") if style_dim else None

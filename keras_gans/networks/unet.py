@@ -27,9 +27,10 @@ def build_unet_generator(image_shape, filters=64, depth=None, name="generator"):
     """`filters` is the width of the outermost level; widths double per level up to 8x."""
     size, _, channels = image_shape
     depth = unet_depth_for(size) if depth is None else depth
-    if depth < 2 or size % 2 ** depth:
-        raise UsageError(f"image size {size} cannot be built by the U-Net generator; use a "
-                         "power of two such as 32, 64, 128 or 256")
+    if depth < 2 or size % 2**depth:
+        raise UsageError(
+            f"image size {size} cannot be built by the U-Net generator; use a power of two such as 32, 64, 128 or 256"
+        )
     images = keras.Input(image_shape, name="images")
     x = images
     skips = []
@@ -37,17 +38,23 @@ def build_unet_generator(image_shape, filters=64, depth=None, name="generator"):
         normalized = 0 < level < depth - 1
         if level > 0:
             x = keras.layers.LeakyReLU(0.2)(x)
-        x = keras.layers.Conv2D(filters * 2 ** min(level, 3), 4, strides=2, padding="same",
-                                use_bias=not normalized, kernel_initializer=conv_init())(x)
+        x = keras.layers.Conv2D(
+            filters * 2 ** min(level, 3),
+            4,
+            strides=2,
+            padding="same",
+            use_bias=not normalized,
+            kernel_initializer=conv_init(),
+        )(x)
         if normalized:
             x = instance_norm()(x)
         skips.append(x)
     for skip in reversed(skips[:-1]):
         x = keras.layers.ReLU()(x)
-        x = keras.layers.Conv2DTranspose(skip.shape[-1], 4, strides=2, padding="same",
-                                         use_bias=False, kernel_initializer=conv_init())(x)
+        x = keras.layers.Conv2DTranspose(
+            skip.shape[-1], 4, strides=2, padding="same", use_bias=False, kernel_initializer=conv_init()
+        )(x)
         x = keras.layers.Concatenate()([skip, instance_norm()(x)])
     x = keras.layers.ReLU()(x)
-    x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
-                                     kernel_initializer=conv_init())(x)
+    x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=conv_init())(x)
     return keras.Model(images, output_image(x), name=name)

@@ -14,8 +14,7 @@ def _files():
 
 def names():
     """Every shipped recipe's name (`dcgan_mnist`, ...)."""
-    return sorted(entry.name.removesuffix(".yaml") for entry in _files().iterdir()
-                  if entry.name.endswith(".yaml"))
+    return sorted(entry.name.removesuffix(".yaml") for entry in _files().iterdir() if entry.name.endswith(".yaml"))
 
 
 def named(name):
