@@ -20,6 +20,7 @@ from keras_gans.data.folders import list_images, read_image
 from keras_gans.errors import UsageError
 from keras_gans.export import load_translation, sample_saved_model, saved_model_info
 from keras_gans.methods import METHODS, get_method
+from keras_gans.methods.registry import methods_with_option
 from keras_gans.metrics import evaluation
 from keras_gans.options import RENAMED, describe, fields
 
@@ -113,7 +114,7 @@ def parse_train_arguments(argv):
         key = flag.removeprefix("--").replace("-", "_")
         if key in RENAMED:
             raise UsageError(f"{flag} is now called {_flag(RENAMED[key])}")
-        owners = [name for name, spec in METHODS.items() if key in spec.option_names()]
+        owners = methods_with_option(key)
         if owners:
             raise UsageError(
                 f"{flag} is an option of {', '.join(owners)}, not of {method_name}; "

@@ -14,7 +14,7 @@ import os
 import yaml
 
 from keras_gans import recipes
-from keras_gans.methods.registry import METHODS, get_method
+from keras_gans.methods.registry import get_method, methods_with_option
 from keras_gans.options import RENAMED, ConfigError, fields, option, validate
 
 
@@ -71,7 +71,7 @@ def _refuse_key(key, method, source):
     """The one-line error for a key that is not one of `method`'s or a run's."""
     if key in RENAMED:
         raise ConfigError(f"config key {key!r} in {source} is now called {RENAMED[key]!r}; rename it")
-    owners = [name for name, spec in METHODS.items() if key in spec.option_names()]
+    owners = methods_with_option(key)
     if owners:
         raise ConfigError(
             f"config key {key!r} does not apply to method {method.name!r} (it is "

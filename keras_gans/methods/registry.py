@@ -40,6 +40,11 @@ def get_method(name):
         raise ConfigError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
 
 
+def methods_with_option(key):
+    """The names of the methods that declare option `key`, for errors that name its owner."""
+    return [name for name, spec in METHODS.items() if key in spec.option_names()]
+
+
 def model_options(options):
     """The options a method's model constructor takes (its `train` stage fields)."""
     return training_options(options)
