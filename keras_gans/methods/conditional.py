@@ -18,7 +18,7 @@ from keras_gans import networks
 from keras_gans.errors import UsageError
 from keras_gans.export import images_to_uint8
 from keras_gans.methods import registry
-from keras_gans.methods.base import DISCRIMINATOR
+from keras_gans.methods.base import DISCRIMINATOR, training_options
 from keras_gans.methods.gan import GAN, GANOptions
 from keras_gans.methods.wgan import WGANGPOptions
 from keras_gans.options import ConfigError, option
@@ -179,7 +179,7 @@ def build(model_class, build_discriminator):
         discriminator = build_discriminator(
             image_shape, num_classes, filters=options.d_filters, normalization="layer" if options.gp_weight else "batch"
         )
-        return model_class(generator, discriminator, num_classes, seed=seed, **registry.model_options(options))
+        return model_class(generator, discriminator, num_classes, seed=seed, **training_options(options))
 
     return build_model
 

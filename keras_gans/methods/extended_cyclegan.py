@@ -23,7 +23,7 @@ from keras import ops
 
 from keras_gans import losses, networks
 from keras_gans.methods import registry
-from keras_gans.methods.base import GENERATOR, Player
+from keras_gans.methods.base import GENERATOR, Player, training_options
 from keras_gans.methods.cyclegan import CycleGAN, CycleGANOptions, generator_inputs
 from keras_gans.options import ConfigError, option
 
@@ -195,9 +195,9 @@ def build_cyclegan(options, image_shape, num_classes=None, seed=None):
         networks.build_patchgan_discriminator(image_shape, filters=options.d_filters, name=f"discriminator_{domain}")
         for domain in "ab"
     ]
-    trained = registry.model_options(options)
+    trained = training_options(options)
     if not (options.style_dim or options.lambda_edges):
-        paper = set(registry.model_options(CycleGANOptions()))
+        paper = set(training_options(CycleGANOptions()))
         return CycleGAN(
             *generators, *discriminators, seed=seed, **{key: value for key, value in trained.items() if key in paper}
         )

@@ -37,6 +37,7 @@ from keras_gans.methods.base import (
     OptimizerOptions,
     Player,
     frozen_copy,
+    training_options,
     update_moving_average,
 )
 from keras_gans.methods.constraints import GradientPenalty, WeightClipping
@@ -362,7 +363,7 @@ def build(model_class):
     """A builder for `registry.register`: networks from the options, then `model_class`."""
 
     def build_model(options, image_shape, num_classes=None, seed=None):
-        return model_class(*build_networks(options, image_shape), seed=seed, **registry.model_options(options))
+        return model_class(*build_networks(options, image_shape), seed=seed, **training_options(options))
 
     return build_model
 

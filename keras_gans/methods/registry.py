@@ -7,7 +7,7 @@ and registers them under the name `--method` takes. Nothing else in the package 
 import dataclasses
 from typing import Callable
 
-from keras_gans.methods.base import make_optimizer, training_options
+from keras_gans.methods.base import make_optimizer
 from keras_gans.options import ConfigError, validate
 
 DEFAULT_BATCH_SIZE = 64
@@ -43,11 +43,6 @@ def get_method(name):
 def methods_with_option(key):
     """The names of the methods that declare option `key`, for errors that name its owner."""
     return [name for name, spec in METHODS.items() if key in spec.option_names()]
-
-
-def model_options(options):
-    """The options a method's model constructor takes (its `train` stage fields)."""
-    return training_options(options)
 
 
 def compile_model(model, options, jit_compile=False):

@@ -32,6 +32,7 @@ from keras_gans.methods.base import (
     OptimizerOptions,
     _replica_context,
     frozen_copy,
+    training_options,
     update_moving_average,
 )
 from keras_gans.methods.gan import NoiseToImage
@@ -437,7 +438,7 @@ def build(options, image_shape, num_classes=None, seed=None):
             input_noise=options.input_noise,
             dropout=options.dropout,
         )
-    return SemiSupervisedGAN(generator, classifier, num_classes, seed=seed, **registry.model_options(options))
+    return SemiSupervisedGAN(generator, classifier, num_classes, seed=seed, **training_options(options))
 
 
 registry.register(
