@@ -38,7 +38,8 @@ def make_strategy(name):
 
 def load_data(config):
     """The batches `config.method` trains on, as the method declares them."""
-    return get_method(config.method).model.training_data(
+    model, _ = get_method(config.method).variant_for(config.data)
+    return model.training_data(
         config.data,
         options=config.options,
         batch_size=config.batch_size,
@@ -51,7 +52,8 @@ def load_data(config):
 
 def build_model(config, data):
     """The compiled model `config` describes, sized to `data`. Call inside the strategy's scope."""
-    model = get_method(config.method).build(config.options, data.image_shape, data.num_classes, config.seed)
+    _, build = get_method(config.method).variant_for(config.data)
+    model = build(config.options, data.image_shape, data.num_classes, config.seed)
     return compile_model(model, config.options, config.xla)
 
 

@@ -48,7 +48,7 @@ def defaults(method_name):
 def test_recipes_ship_inside_the_package():
     folder = Path(keras_gans.__file__).parent / "recipes"
     assert RECIPES == sorted(path.stem for path in folder.glob("*.yaml"))
-    assert len(RECIPES) == 23
+    assert len(RECIPES) == 26
     assert recipes.named("dcgan_mnist") == recipes.named("dcgan_mnist.yaml")
     assert recipes.named("no_such_recipe") is None
 
@@ -110,8 +110,9 @@ def test_every_recipe_resolves_to_its_methods_options_and_round_trips(name, tmp_
 
 
 def image_shape_and_classes(config):
-    if get_method(config.method).model.unpaired:
-        return (config.image_size or 256,) * 2 + (config.channels or 3,), None
+    model, _ = get_method(config.method).variant_for(config.data)
+    if model.unpaired:
+        return (config.image_size or 256,) * 2 + (config.channels or 3,), 10 if model.takes_labels else None
     channels, classes = DATA_SHAPES[config.data]
     return (config.image_size,) * 2 + (config.channels or channels,), classes
 
@@ -132,7 +133,7 @@ def test_every_recipe_builds_a_compiled_model_with_its_options(name):
     shape, num_classes = image_shape_and_classes(config)
     model = run.build_model(config, types.SimpleNamespace(image_shape=shape, num_classes=num_classes))
     method = get_method(config.method)
-    assert isinstance(model, method.model)
+    assert isinstance(model, method.variant_for(config.data)[0])
     assert model.compiled
     stored = model.get_config()
     declared = fields(method.options)

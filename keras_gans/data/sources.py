@@ -38,6 +38,19 @@ def dataset_names():
     return [*EMBEDDED, *TFDS_ALIASES, *PAIRS]
 
 
+def domain_names(spec):
+    """The two source names of a pair of labelled-able domains (`A,B` or a registered pair such
+    as `digits2digits-m`), or None when `spec` names one source or an unlabelled pair."""
+    if spec in PAIRS:
+        return PAIRS[spec]
+    if "," not in spec:
+        return None
+    names = tuple(part.strip() for part in spec.split(","))
+    if len(names) != 2 or not all(names):
+        raise DataError(f"unpaired spec {spec!r} must name exactly two domains; pass PATH_A,PATH_B")
+    return names
+
+
 def load_dataset(
     name,
     image_size=None,
@@ -142,13 +155,8 @@ def _examples(name, split, image_size):
 
 def _domains(spec, split, image_size):
     """The two domains of an unpaired spec, each as (name, examples)."""
-    if spec in PAIRS:
-        names = PAIRS[spec]
-        return [(name, _examples(name, split, image_size)) for name in names]
-    if "," in spec:
-        names = [part.strip() for part in spec.split(",")]
-        if len(names) != 2 or not all(names):
-            raise DataError(f"unpaired spec {spec!r} must name exactly two domains; pass PATH_A,PATH_B")
+    names = domain_names(spec)
+    if names:
         return [(name, _examples(name, split, image_size)) for name in names]
     if spec in TFDS_ALIASES or spec.startswith("tfds:"):
         tfds_name = TFDS_ALIASES.get(spec) or spec.removeprefix("tfds:")

@@ -7,6 +7,7 @@ and registers them under the name `--method` takes. Nothing else in the package 
 import dataclasses
 from typing import Callable
 
+from keras_gans.data.sources import domain_names
 from keras_gans.methods.base import make_optimizer
 from keras_gans.options import ConfigError, validate
 
@@ -21,16 +22,29 @@ class Method:
     build: Callable  # (options, image_shape, num_classes, seed) -> uncompiled model
     summary: str  # one line for --help
     batch_size: int = DEFAULT_BATCH_SIZE  # for data without a recipe
+    translation: tuple | None = None  # (model, build) for two labelled domains, if it also translates
 
     def option_names(self):
         return {field.name for field in dataclasses.fields(self.options)}
+
+    def variant(self, translation):
+        """(model, build): the translation pair when asked and the method has one."""
+        if not translation:
+            return self.model, self.build
+        if self.translation is None:
+            raise ConfigError(f"method {self.name!r} does not translate between labelled domains")
+        return self.translation
+
+    def variant_for(self, data):
+        """(model, build) for a data spec: the translation pair when `data` names two domains."""
+        return self.variant(self.translation is not None and domain_names(data) is not None)
 
 
 METHODS = {}
 
 
-def register(name, model, options, build, summary, batch_size=DEFAULT_BATCH_SIZE):
-    METHODS[name] = Method(name, model, options, build, summary, batch_size)
+def register(name, model, options, build, summary, batch_size=DEFAULT_BATCH_SIZE, translation=None):
+    METHODS[name] = Method(name, model, options, build, summary, batch_size, translation)
 
 
 def get_method(name):
@@ -54,8 +68,9 @@ def compile_model(model, options, jit_compile=False):
     return model
 
 
-def build(method, image_shape, num_classes=None, compile=True, seed=None, xla=False, **options):
-    """A model for `method`, with its declared defaults under `options` (any of its options).
+def build(method, image_shape, num_classes=None, compile=True, seed=None, xla=False, translation=False, **options):
+    """A model for `method`, with its declared defaults under `options` (any of its options);
+    with `translation`, the method's model of two labelled domains (sgan).
 
     >>> gan = keras_gans.build("dcgan", image_shape=(28, 28, 1))
     """
@@ -66,5 +81,6 @@ def build(method, image_shape, num_classes=None, compile=True, seed=None, xla=Fa
             f"method {method!r} has no option {unknown[0]!r}; its options are {', '.join(sorted(spec.option_names()))}"
         )
     resolved = spec.options(**validate(spec.options, options))
-    model = spec.build(resolved, tuple(image_shape), num_classes, seed)
+    _, build_model = spec.variant(translation)
+    model = build_model(resolved, tuple(image_shape), num_classes, seed)
     return compile_model(model, resolved, xla) if compile else model

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from keras_gans.data import DataError
-from keras_gans.data.sources import PAIRS
+from keras_gans.data.sources import PAIRS, domain_names
 from keras_gans.errors import UsageError
 from keras_gans.export import (
     images_to_uint8,
@@ -117,15 +117,13 @@ def score_translation(path, spec, direction, n=2000):
 
 
 def _domain_names(spec):
-    if spec in PAIRS:
-        return PAIRS[spec]
-    names = [part.strip() for part in spec.split(",")]
-    if len(names) != 2 or not all(names):
+    names = domain_names(spec)
+    if names is None:
         raise UsageError(
             f"translation is scored on two labelled domains, and {spec!r} is not a "
             f"pair of them; pass --data {' or '.join(PAIRS)} or LABELLED_A,LABELLED_B"
         )
-    return tuple(names)
+    return names
 
 
 def _label_accuracy(classifier, images, labels, num_classes):

@@ -4,7 +4,8 @@ declared defaults, and why."""
 
 import importlib.resources
 
-# Data whose recipe is named after another dataset: both digit pairs train like digits.
+# Data whose recipe, unless the method has one of its own, is named after another dataset: both
+# digit pairs translate like digits.
 ALIASES = {"digits2digits-m": "digits", "mnist2svhn": "digits"}
 
 
@@ -26,4 +27,4 @@ def named(name):
 def find(method, data):
     """The shipped recipe for a method and dataset, or None."""
     name = data.split(":", 1)[-1].replace("/", "_").replace(",", "_")
-    return named(f"{method}_{ALIASES.get(name, name)}")
+    return named(f"{method}_{name}") or named(f"{method}_{ALIASES.get(name, name)}")

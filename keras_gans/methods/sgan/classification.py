@@ -1,10 +1,6 @@
-"""The semi-supervised GAN (Odena 2016; Salimans et al. 2016): a discriminator that tells the N
-classes of the data and "fake" apart learns to classify from few labels, helped by unlabelled
-images and a generator.
-
-The discriminator outputs N class logits l; "fake" is an (N+1)-th class whose logit is fixed at
-0, so with Z = sum(exp(l)), D(x) = P(real) = Z / (Z + 1) and the class probabilities are
-softmax(l): no softmax is taken twice. One train step, as Salimans et al.'s code:
+"""Semi-supervised classification (Odena 2016; Salimans et al. 2016): the (N+1)-class
+discriminator learns to classify from few labels, helped by unlabelled images and a generator.
+One train step, as Salimans et al.'s code:
 
     update D on   cross-entropy(softmax(l(x_lab)), y)                        labelled batch
                 + w/2 (-log D(x_unl) - log(1 - D(G(z))))                     unlabelled and fake
@@ -23,133 +19,63 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gans import networks
-from keras_gans.data import DataError, load_dataset
-from keras_gans.export import uint8_to_images
-from keras_gans.methods import registry
-from keras_gans.methods.base import (
-    AdversarialModel,
-    Export,
-    OptimizerOptions,
-    _replica_context,
-    frozen_copy,
-    training_options,
-    update_moving_average,
-)
+from keras_gans.data import load_dataset
+from keras_gans.methods.base import AdversarialModel, Export, frozen_copy, training_options, update_moving_average
 from keras_gans.methods.gan import NoiseToImage
+from keras_gans.methods.sgan.classifier import (
+    ClassifierOptions,
+    build_classifier,
+    choose_labelled,
+    class_cross_entropy,
+    classifier_signature,
+    fake_loss,
+    feature_matching,
+    labelled_record,
+    labels_of,
+    real_loss,
+    real_probability,
+)
 from keras_gans.options import ConfigError, option
 
 
-# --------------------------------------------------------------------- losses
-def class_cross_entropy(logits, labels):
-    """Mean cross-entropy of the N real classes: logsumexp(l) - l[y]."""
-    logits = ops.cast(logits, "float32")
-    chosen = ops.take_along_axis(logits, ops.cast(labels, "int32")[:, None], axis=1)[:, 0]
-    return ops.mean(ops.logsumexp(logits, axis=1) - chosen)
-
-
-def real_loss(logits):
-    """Mean -log D(x) for real images, D(x) = Z / (Z + 1): softplus(lse) - lse."""
-    lse = ops.logsumexp(ops.cast(logits, "float32"), axis=1)
-    return ops.mean(ops.softplus(lse) - lse)
-
-
-def fake_loss(logits):
-    """Mean -log(1 - D(x)) for generated images, 1 - D(x) = 1 / (Z + 1): softplus(lse)."""
-    return ops.mean(ops.softplus(ops.logsumexp(ops.cast(logits, "float32"), axis=1)))
-
-
-def real_probability(logits):
-    """Mean D(x) = Z / (Z + 1), the sigmoid of logsumexp(l)."""
-    return ops.mean(ops.sigmoid(ops.logsumexp(ops.cast(logits, "float32"), axis=1)))
-
-
-def feature_matching(real_features, fake_features):
-    """Mean squared distance between the batch means of two feature sets. Under tf.distribute
-    the means are the global batch's (see `global_mean`)."""
-    real_mean, fake_mean = (global_mean(ops.cast(f, "float32")) for f in (real_features, fake_features))
-    return ops.mean(ops.square(real_mean - fake_mean))
-
-
-def global_mean(values):
-    """The mean over the global batch of this replica's rows: the replicas' sums, all-reduced.
-
-    A per-replica mean would make a 2-replica step differ from one device's. The all-reduce
-    carries gradients: each replica's sum gets d(loss)/d(mean) / global batch, as on one device.
-    """
-    _, replicas = _replica_context()
-    if replicas == 1:
-        return ops.mean(values, axis=0)
-    total = tf.distribute.get_replica_context().all_reduce("sum", ops.sum(values, axis=0))
-    return total / ops.cast(ops.shape(values)[0] * replicas, values.dtype)
-
-
-# --------------------------------------------------------------------- options
 @dataclasses.dataclass
-class SGANOptions(OptimizerOptions):
-    labelled: int | str = option(
-        "all",
-        "training images whose label is used: a number, balanced over the classes and fixed by the seed, or all",
-        "Salimans et al. 2016 (100 on MNIST)",
-        stage="data",
-    )
+class ClassificationOptions(ClassifierOptions):
     networks: str = option(
         "conv",
-        "conv (DCGAN ladders) or mlp (Salimans et al.'s MNIST networks: dense layers with Gaussian noise)",
+        "one dataset: conv (DCGAN ladders) or mlp (Salimans et al.'s MNIST networks: dense layers with Gaussian noise)",
         "Radford et al. 2015",
         choices=("conv", "mlp"),
         stage="build",
     )
-    latent_dim: int = option(100, "size of the noise z", "Salimans et al. 2016", minimum=1, stage="build")
+    latent_dim: int = option(100, "one dataset: size of the noise z", "Salimans et al. 2016", minimum=1, stage="build")
     g_filters: int = option(
-        64, "width of the generator's last hidden layer", "Radford et al. 2015", minimum=1, stage="build"
-    )
-    d_filters: int = option(
-        64, "width of the classifier's first layer", "Radford et al. 2015", minimum=1, stage="build"
-    )
-    input_noise: float = option(
-        0.3,
-        "std of the Gaussian noise added to the classifier's input while it trains",
-        "Salimans et al. 2016",
-        minimum=0,
+        64,
+        "base width of the generators (the DCGAN generator's last hidden layer, CycleGAN's first)",
+        "Radford et al. 2015; Zhu et al. 2017",
+        minimum=1,
         stage="build",
-    )
-    dropout: float = option(
-        0.5, "dropout after each of the conv classifier's layers", "Springenberg 2016", minimum=0, stage="build"
     )
     generator_loss: str = option(
         "feature_matching",
-        "feature_matching or non_saturating",
+        "one dataset: feature_matching or non_saturating",
         "Salimans et al. 2016",
         choices=("feature_matching", "non_saturating"),
     )
     unlabelled_weight: float = option(
-        1.0, "weight of the real-vs-fake terms against the labelled cross-entropy", "Salimans et al. 2016", minimum=0
+        1.0,
+        "one dataset: weight of the real-vs-fake terms against the labelled cross-entropy",
+        "Salimans et al. 2016",
+        minimum=0,
     )
     ema_decay: float = option(
         0.999,
-        "decay of the moving averages of the generator and the classifier that samples, export and evaluation use",
+        "one dataset: decay of the moving averages of generator and classifier used to sample, export and evaluate",
         "Salimans et al. 2016 (classifier); Karras et al. 2018",
         minimum=0,
     )
 
 
 # --------------------------------------------------------------------- networks
-def build_classifier(image_shape, num_classes, filters=64, input_noise=0.3, dropout=0.5, name="classifier"):
-    """images -> (N class logits, features): the DCGAN discriminator's ladder without
-    normalisation (feature matching compares batch means, which BatchNorm would fix), Gaussian
-    noise on the input and dropout after each layer while training (the few labels are easy to
-    memorise otherwise)."""
-    images = keras.Input(image_shape, name="images")
-    x = keras.layers.GaussianNoise(input_noise)(images) if input_noise else images
-    features = networks.dcgan.discriminator_features(x, filters, normalization=None, dropout=dropout)
-    logits = keras.layers.Dense(num_classes, kernel_initializer=networks.layers.conv_init())(features)
-    return keras.Model(
-        images,
-        [networks.layers.output_logits(logits), networks.layers.output_logits(features, name="features")],
-        name=name,
-    )
-
-
 @keras.saving.register_keras_serializable(package="keras_gans")
 class WeightNormDense(keras.layers.Layer):
     """A dense layer whose kernel is g * v / ||v|| per unit (Salimans and Kingma 2016): the
@@ -214,34 +140,6 @@ def build_mlp_generator(image_shape, latent_dim=100, units=(500, 500), name="gen
 
 
 # --------------------------------------------------------------------- data
-def choose_labelled(labels, labelled, num_classes, seed):
-    """Indices of the training images whose label is kept: `labelled` of them, balanced over the
-    classes (the first classes take one more when it does not divide), drawn with `seed`; every
-    index for "all"."""
-    if labelled == "all":
-        return np.arange(len(labels))
-    if isinstance(labelled, str):
-        if not labelled.isdigit():
-            raise ConfigError(f"labelled must be a number of images or all, got {labelled!r}")
-        labelled = int(labelled)
-    if labelled < num_classes:
-        raise ConfigError(
-            f"labelled {labelled} is fewer than the {num_classes} classes; keep at least one label per class"
-        )
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for k in range(num_classes):
-        of_class = np.flatnonzero(labels == k)
-        wanted = labelled // num_classes + (k < labelled % num_classes)
-        if len(of_class) < wanted:
-            raise DataError(
-                f"class {k} has {len(of_class)} training images, fewer than the "
-                f"{wanted} labels asked of it; lower labelled"
-            )
-        chosen.append(rng.permutation(of_class)[:wanted])
-    return np.sort(np.concatenate(chosen))
-
-
 def semi_supervised_batches(source, chosen, batch_size, seed):
     """((labelled images, labels), unlabelled images) per step from an unbatched, fixed-order
     source of (image, label): the chosen examples, reshuffled and repeated, beside every other
@@ -294,7 +192,7 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
     training fields of `Options`. `classify` and the `classifier` export use the moving average
     of the discriminator."""
 
-    Options = SGANOptions
+    Options = ClassificationOptions
     takes_labels = True
     network_arguments = {"generator": "generator", "classifier": "discriminator"}
 
@@ -320,12 +218,15 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
         if augment:
             raise ConfigError("sgan trains without augmentation; drop augment")
         source = load_dataset(data, image_size, batch_size=1, channels=channels, with_labels=True, shuffle=False)
-        labels = np.concatenate(list(source.dataset.map(lambda image, label: label).as_numpy_iterator()))
+        labels = labels_of(source)
         chosen = choose_labelled(labels, options.labelled, source.num_classes, seed or 0)
         dataset = semi_supervised_batches(source, chosen, batch_size, seed or 0)
         unlabelled = source.num_examples if len(chosen) == len(labels) else len(labels) - len(chosen)
         return dataclasses.replace(
-            source, dataset=dataset, num_examples=unlabelled, manifest={"labelled": chosen.tolist()}
+            source,
+            dataset=dataset,
+            num_examples=unlabelled,
+            manifest={"labelled": labelled_record(chosen, len(labels))},
         )
 
     @property
@@ -399,26 +300,17 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
         )
 
     def exports(self):
-        """The generator, and the classifier: images (uint8 [batch, H, W, C]) -> probabilities
-        (float32 [batch, N]) and labels (int32 [batch])."""
+        """The generator, and the classifier (`classifier_signature`)."""
         classifier = self.serving_classifier
-        image_shape = tuple(classifier.inputs[0].shape[1:])
-
-        @tf.function(input_signature=[tf.TensorSpec([None, *image_shape], tf.uint8, name="images")])
-        def classify(images):
-            logits = classifier(uint8_to_images(images), training=False)[0]
-            return {
-                "probabilities": tf.nn.softmax(tf.cast(logits, tf.float32)),
-                "labels": tf.argmax(logits, axis=-1, output_type=tf.int32),
-            }
-
         return {
             **super().exports(),
-            "classifier": Export([classifier], {"serving_default": classify}, {"num_classes": self.num_classes}),
+            "classifier": Export(
+                [classifier], {"serving_default": classifier_signature(classifier)}, {"num_classes": self.num_classes}
+            ),
         }
 
 
-def build(options, image_shape, num_classes=None, seed=None):
+def build_classification(options, image_shape, num_classes=None, seed=None):
     """A generator and an (N+1)-class classifier: DCGAN ladders, or Salimans et al.'s MLPs."""
     if not num_classes:
         raise ConfigError(
@@ -439,12 +331,3 @@ def build(options, image_shape, num_classes=None, seed=None):
             dropout=options.dropout,
         )
     return SemiSupervisedGAN(generator, classifier, num_classes, seed=seed, **training_options(options))
-
-
-registry.register(
-    "sgan",
-    SemiSupervisedGAN,
-    SGANOptions,
-    build,
-    "semi-supervised GAN: a classifier of N classes + fake from few labels",
-)

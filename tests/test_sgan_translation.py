@@ -1,0 +1,292 @@
+"""sgan between two labelled domains: the label-keeping losses against hand computation, the
+per-domain labelled subsets, the update contract (each optimizer moves only its network, mirrored
+equals single device), export with classify_a/classify_b, the command line with resume and
+evaluate, and translated held-out digits that keep their label."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from helpers import assert_same_training, changed, fit_single_and_mirrored, random_images, run_cli, weights
+
+import keras_gans
+from keras_gans.data import DataError, load_dataset
+from keras_gans.export import export_saved_model, images_to_uint8, uint8_to_images
+from keras_gans.methods import sgan
+from keras_gans.networks import build_resnet_generator
+
+SHAPE = (16, 16, 3)
+CLASSES = 4
+
+
+def _np(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+# ------------------------------------------------------------------------------ losses
+LOGITS = np.array([[2.0, -1.0, 0.5], [0.0, 0.0, 0.0], [-3.0, 1.0, 4.0], [1.0, 1.0, -2.0]], "float32")
+
+
+def test_keeping_a_label_is_the_n_plus_1_class_cross_entropy():
+    """-log p(y | x) with "fake" the (N+1)-th class at logit 0: log(Z + 1) - l_y."""
+    labels = np.array([0, 2, 1, 1])
+    z = np.exp(LOGITS).sum(1)
+    expected = np.mean(np.log(z + 1) - LOGITS[np.arange(4), labels])
+    assert _np(sgan.label_keeping_loss(LOGITS, labels)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_unlabelled_images_count_as_real_with_their_class_unknown():
+    """Label -1: no class term, only -log D(x) = log(Z + 1) - log Z; the class term is a mean
+    over the labelled images alone, and 0 when there are none."""
+    labels = np.array([0, -1, 2, -1])
+    z = np.exp(LOGITS).sum(1)
+    labelled = labels >= 0
+    class_terms = np.log(z[labelled]) - LOGITS[np.flatnonzero(labelled), labels[labelled]]
+    assert _np(sgan.labelled_cross_entropy(LOGITS, labels)) == pytest.approx(class_terms.mean(), rel=1e-5)
+    real = np.mean(np.log(z + 1) - np.log(z))
+    assert _np(sgan.label_keeping_loss(LOGITS, labels)) == pytest.approx(real + class_terms.mean(), rel=1e-5)
+    assert _np(sgan.labelled_cross_entropy(LOGITS, np.full(4, -1))) == 0.0
+
+
+# ------------------------------------------------------------------------------ data
+def test_each_domain_keeps_the_labels_of_its_own_balanced_subset():
+    """Half of each batch is the labelled subset (repeated), half the other images (label -1),
+    and an epoch is one pass over the others."""
+    options = sgan.SGANOptions(labelled=20)
+    data = sgan.LabelKeepingCycleGAN.training_data(
+        "digits2digits-m", options=options, batch_size=8, image_size=16, seed=0
+    )
+    assert data.num_classes == 10 and data.image_shape == SHAPE
+    sizes = [load_dataset(name, 16, batch_size=1).num_examples for name in ("digits", "digits-m")]
+    assert data.num_examples == 2 * (max(sizes) - 20)
+    batches = list(data.dataset.as_numpy_iterator())
+    assert len(batches) == data.num_examples // 8
+    for side, name in (("a", "digits"), ("b", "digits-m")):
+        chosen = np.array(data.manifest[f"labelled_{side}"])
+        source = load_dataset(name, 16, batch_size=1, channels=3, with_labels=True, shuffle=False)
+        images = np.concatenate([x for x, _ in source.dataset.as_numpy_iterator()])
+        labels = np.concatenate([y for _, y in source.dataset.as_numpy_iterator()])
+        assert len(chosen) == 20 and np.all(np.bincount(labels[chosen]) == 2)
+        index = {row.tobytes(): i for i, row in enumerate(images.reshape(len(images), -1))}
+        seen_labelled, seen_unlabelled = set(), []
+        for element in batches:
+            batch_images, batch_labels = element[0] if side == "a" else element[1]
+            assert np.sum(batch_labels >= 0) == 4
+            for image, label in zip(batch_images, batch_labels):
+                i = index[image.reshape(-1).tobytes()]
+                assert label == (labels[i] if i in chosen else -1)
+                (seen_labelled.add(i) if i in chosen else seen_unlabelled.append(i))
+        assert seen_labelled == set(chosen.tolist())
+        others = set(range(len(labels))) - set(chosen.tolist())
+        assert len(set(seen_unlabelled)) == len(seen_unlabelled)  # each at most once an epoch
+        assert set(seen_unlabelled) <= others and len(others) - len(seen_unlabelled) < 4  # the last batch drops
+
+
+def test_every_label_is_kept_by_default_and_recorded_as_all():
+    data = sgan.LabelKeepingCycleGAN.training_data(
+        "digits2digits-m", options=sgan.SGANOptions(), batch_size=8, image_size=16, seed=0
+    )
+    assert data.manifest == {"labelled_a": "all", "labelled_b": "all"}
+    (_, labels_a), (_, labels_b) = next(iter(data.dataset))
+    assert labels_a.numpy().min() >= 0 and labels_b.numpy().min() >= 0
+
+
+def test_domains_without_labels_are_refused(tmp_path):
+    for i in range(4):
+        keras.utils.save_img(tmp_path / f"{i}.png", np.full((16, 16, 3), 60 * i, "uint8"))
+    with pytest.raises(DataError, match="has no labels"):
+        sgan.LabelKeepingCycleGAN.training_data(
+            f"digits,folder:{tmp_path}", options=sgan.SGANOptions(), batch_size=2, image_size=16
+        )
+
+
+# ------------------------------------------------------------------------------ the update
+def small_translator(seed=1, pool_size=3, **options):
+    generators = [build_resnet_generator(SHAPE, filters=4, blocks=1, name=f"generator_{d}") for d in ("ab", "ba")]
+    discriminators = [
+        sgan.build_classifier(SHAPE, CLASSES, filters=4, input_noise=0.0, dropout=0.0, name=f"discriminator_{d}")
+        for d in "ab"
+    ]
+    return sgan.LabelKeepingCycleGAN(*generators, *discriminators, CLASSES, seed=seed, pool_size=pool_size, **options)
+
+
+def domains(n=8, seed=0):
+    """Two labelled domains, a quarter of each batch unlabelled."""
+    rng = np.random.default_rng(seed)
+    labels = [rng.integers(0, CLASSES, n).astype("int32") for _ in "ab"]
+    for side in labels:
+        side[::4] = -1
+    return tuple((random_images(n, SHAPE, seed + i), labels[i]) for i in range(2))
+
+
+def sgd(model, rate=0.1):
+    return {name: keras.optimizers.SGD(rate) for name in model.players}
+
+
+def test_one_step_reports_its_terms_and_each_update_touches_only_its_network():
+    model = small_translator(pool_size=0)
+    model.compile(**sgd(model))
+    a, b = domains()
+    logs = model.train_on_batch(a, b, return_dict=True)
+    assert set(logs) == {
+        "d_a",
+        "d_b",
+        "g_ab",
+        "g_ba",
+        "cycle_a",
+        "cycle_b",
+        "identity_a",
+        "identity_b",
+        "kept_ab",
+        "kept_ba",
+    }
+    networks = {name: player.network for name, player in model.players.items()}
+    for frozen in networks:
+        for name, optimizer in model.optimizers.items():
+            optimizer.learning_rate = 0.0 if name == frozen else 0.1
+        before = {name: weights(network) for name, network in networks.items()}
+        model.train_on_batch(a, b)
+        for name, network in networks.items():
+            assert changed(before[name], network) == (name != frozen), (frozen, name)
+
+
+def test_the_generators_are_rewarded_for_keeping_the_source_label():
+    """With every rate 0 the reported g_ab is D_b's (N+1)-class loss of G_ab(a) against a's
+    labels, recomputed here."""
+    model = small_translator(pool_size=0)
+    model.compile(**sgd(model, 0.0))
+    a, b = domains()
+    logs = model.train_on_batch(a, b, return_dict=True)
+    logits = model.discriminator_b(model.generator_ab(a[0], training=True), training=True)[0]
+    assert logs["g_ab"] == pytest.approx(float(sgan.label_keeping_loss(logits, a[1])), rel=1e-4)
+
+
+def test_mirrored_step_equals_single_device_step(two_replicas):
+    """The replicas hold different numbers of labelled images: the class terms are still the
+    global batch's means."""
+    single, mirrored, logs = fit_single_and_mirrored(
+        small_translator,
+        two_replicas,
+        lambda model: model.compile(**sgd(model, 0.5)),
+        tf.data.Dataset.from_tensors(domains(16)),
+    )
+    assert_same_training(*logs, single, mirrored)
+
+
+# ------------------------------------------------------------------------------ export and runs
+def test_the_export_translates_and_classifies_both_domains(tmp_path):
+    model = small_translator()
+    model.compile()
+    model.train_on_batch(*domains())
+    export = model.exports()
+    assert set(export) == {"generator"}
+    path = export_saved_model(export["generator"], str(tmp_path / "generator"))
+    loaded = tf.saved_model.load(path)
+    assert {"serving_default", "a2b", "b2a", "classify_a", "classify_b"} <= set(loaded.signatures)
+    assert int(loaded.num_classes.numpy()) == CLASSES
+    images = images_to_uint8(random_images(5, SHAPE, seed=3))
+    for side in "ab":
+        served = loaded.signatures[f"classify_{side}"](images=images)
+        assert served["probabilities"].shape == (5, CLASSES)
+        logits = getattr(model, f"discriminator_{side}")(uint8_to_images(images), training=False)[0]
+        np.testing.assert_array_equal(served["labels"].numpy(), _np(logits).argmax(1))
+    translated = loaded.signatures["a2b"](images=images)["images"]
+    assert translated.shape == (5, *SHAPE) and translated.dtype == tf.uint8
+
+
+def test_keras_file_round_trip(tmp_path):
+    model = small_translator(lambda_cycle=3.0)
+    model.compile()
+    model.train_on_batch(*domains())
+    model.save(tmp_path / "translator.keras")
+    loaded = keras.saving.load_model(tmp_path / "translator.keras")
+    assert type(loaded) is sgan.LabelKeepingCycleGAN
+    assert (loaded.lambda_cycle, loaded.num_classes) == (3.0, CLASSES)
+    images = random_images(3, SHAPE, seed=4)
+    np.testing.assert_allclose(loaded.translate(images, "b2a"), model.translate(images, "b2a"), atol=1e-5)
+
+
+def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path):
+    run = tmp_path / "run"
+    args = [
+        "--method",
+        "sgan",
+        "--data",
+        "digits2digits-m",
+        "--image-size",
+        "16",
+        "--labelled",
+        "20",
+        "--batch-size",
+        "4",
+        "--steps-per-epoch",
+        "3",
+        "--g-filters",
+        "4",
+        "--d-filters",
+        "4",
+        "--output",
+        str(run),
+    ]
+    first = run_cli(*args, "--epochs", "1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    record = yaml.safe_load((run / "data.yaml").read_text())
+    assert len(record["labelled_a"]) == len(record["labelled_b"]) == 20
+    second = run_cli(*args, "--epochs", "2", "--resume")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert yaml.safe_load((run / "data.yaml").read_text()) == record
+    state = np.load(run / "checkpoints" / "latest.npz")
+    iterations = sorted(int(state[key]) for key in state.files if key.endswith("_optimizer/00000"))
+    assert iterations == [6, 6, 6, 6]  # every optimizer went on from the first run's 3 steps
+    refused = run_cli(*args, "--epochs", "3", "--resume", "--seed", "5")
+    assert refused.returncode == 2 and "records other data" in refused.stderr
+    scored = run_cli("evaluate", "--model", str(run), "-n", "200")
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    assert "a2b: label kept" in scored.stdout and "b2a: label kept" in scored.stdout
+
+
+def test_mnist2svhn_code_path_with_mock_data(monkeypatch, tmp_path):
+    """No SVHN copy exists offline: tfds.testing.mock_data feeds random labelled examples to the
+    report's pair, trained one step with its recipe's networks narrowed to 4 filters."""
+    import tensorflow_datasets as tfds
+
+    from keras_gans import config as config_lib
+    from keras_gans import run
+
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    config = config_lib.resolve({"method": "sgan", "data": "mnist2svhn", "g_filters": 4, "d_filters": 4})
+    assert (config.image_size, config.options.lambda_identity) == (32, 0.0)
+    with tfds.testing.mock_data(num_examples=16):
+        data = run.load_data(config)
+        model = run.build_model(config, data)
+        history = model.fit(data.dataset, epochs=1, steps_per_epoch=1, verbose=0).history
+    assert type(model) is sgan.LabelKeepingCycleGAN and data.image_shape == (32, 32, 3)
+    assert np.isfinite(history["g_ab"][0]) and np.isfinite(history["d_b"][0])
+    exported = keras_gans.export.export_saved_model(model.exports()["generator"], str(tmp_path / "export"))
+    assert "classify_b" in tf.saved_model.load(exported).signatures
+
+
+@pytest.mark.slow
+def test_translated_held_out_digits_keep_their_label(digits_judge):
+    """digits-m -> digits on the 359 held-out images, with every label: the fixed judge of the
+    plain digits reads the translations as their source's digit, where the untrained generator
+    is at chance."""
+    judge = digits_judge(16, 3)
+    keras.utils.set_random_seed(0)
+    options = dict(g_filters=16, d_filters=16, lambda_identity=0.0, input_noise=0.0, dropout=0.0)
+    data = sgan.LabelKeepingCycleGAN.training_data(
+        "digits2digits-m", options=sgan.SGANOptions(), batch_size=16, image_size=16, seed=0
+    )
+    model = keras_gans.build("sgan", data.image_shape, data.num_classes, seed=0, translation=True, **options)
+    test = load_dataset("digits-m", 16, batch_size=359, channels=3, with_labels=True, split="test", shuffle=False)
+    images, labels = (tensor.numpy() for tensor in next(iter(test.dataset)))
+
+    def kept():
+        return np.mean(judge.predict(model.translate(images, "b2a"), verbose=0).argmax(1) == labels)
+
+    before = kept()
+    model.fit(data.dataset, epochs=2, verbose=0)
+    after = kept()
+    print(f"b2a label kept: {before:.1%} untrained, {after:.1%} after 2 epochs")
+    assert before < 0.3 and after > 0.85, (before, after)
