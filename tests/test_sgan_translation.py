@@ -112,11 +112,12 @@ def small_translator(seed=1, pool_size=3, **options):
 
 
 def domains(n=8, seed=0):
-    """Two labelled domains, a quarter of each batch unlabelled."""
+    """Two labelled domains, the first third of each batch unlabelled (so two replicas hold
+    different numbers of labelled images)."""
     rng = np.random.default_rng(seed)
     labels = [rng.integers(0, CLASSES, n).astype("int32") for _ in "ab"]
     for side in labels:
-        side[::4] = -1
+        side[: n // 3] = -1
     return tuple((random_images(n, SHAPE, seed + i), labels[i]) for i in range(2))
 
 
@@ -153,10 +154,13 @@ def test_one_step_reports_its_terms_and_each_update_touches_only_its_network():
 
 def test_the_generators_are_rewarded_for_keeping_the_source_label():
     """With every rate 0 the reported g_ab is D_b's (N+1)-class loss of G_ab(a) against a's
-    labels, recomputed here."""
+    labels, recomputed here. D_b's class biases are set apart, so that another label's loss
+    differs."""
     model = small_translator(pool_size=0)
     model.compile(**sgd(model, 0.0))
     a, b = domains()
+    output = next(layer for layer in reversed(model.discriminator_b.layers) if isinstance(layer, keras.layers.Dense))
+    output.bias.assign(np.array([3.0, 0.0, -3.0, 1.0]))
     logs = model.train_on_batch(a, b, return_dict=True)
     logits = model.discriminator_b(model.generator_ab(a[0], training=True), training=True)[0]
     assert logs["g_ab"] == pytest.approx(float(sgan.label_keeping_loss(logits, a[1])), rel=1e-4)
