@@ -115,6 +115,26 @@ def test_the_data_pairs_labelled_batches_with_the_other_images_unlabelled():
     assert not seen_unlabelled & set(chosen.tolist())
 
 
+def test_a_folder_of_class_sub_folders_is_a_labelled_source(tmp_path):
+    for k, name in enumerate(("cat", "dog")):
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            keras.utils.save_img(tmp_path / name / f"{i}.png", np.full((8, 8, 3), 40 * k + 10 * i, "uint8"))
+    data = sgan.SemiSupervisedGAN.training_data(
+        f"folder:{tmp_path}", options=sgan.SGANOptions(labelled=4), batch_size=2, image_size=8, seed=0
+    )
+    assert (data.num_classes, data.class_names, data.num_examples) == (2, ["cat", "dog"], 8)
+    (images, labels), unlabelled = next(iter(data.dataset))
+    assert images.shape == unlabelled.shape == (2, 8, 8, 3) and set(labels.numpy()) <= {0, 1}
+
+
+def test_data_without_labels_is_refused_with_the_fix(tmp_path):
+    for i in range(4):
+        keras.utils.save_img(tmp_path / f"{i}.png", np.zeros((8, 8, 3), "uint8"))
+    with pytest.raises(DataError, match="has no labels; use a folder with one sub-folder per class"):
+        sgan.SemiSupervisedGAN.training_data(f"folder:{tmp_path}", options=sgan.SGANOptions(), batch_size=2)
+
+
 # ------------------------------------------------------------------------------ the update
 def small_sgan(seed=1, input_noise=0.3, dropout=0.5, **options):
     generator = keras_gans.networks.build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
