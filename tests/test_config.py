@@ -48,7 +48,7 @@ def defaults(method_name):
 def test_recipes_ship_inside_the_package():
     folder = Path(keras_gans.__file__).parent / "recipes"
     assert RECIPES == sorted(path.stem for path in folder.glob("*.yaml"))
-    assert len(RECIPES) == 26
+    assert len(RECIPES) == 28
     assert recipes.named("dcgan_mnist") == recipes.named("dcgan_mnist.yaml")
     assert recipes.named("no_such_recipe") is None
 
@@ -67,6 +67,16 @@ def test_there_is_a_recipe_for_each_foundation_method_and_dataset():
         "cyclegan_emoji",
     ):
         assert name in RECIPES
+
+
+def test_sgan_has_its_own_recipe_for_each_digit_pair_before_the_digits_alias():
+    """cyclegan's pairs share cyclegan_digits; sgan_digits is a classifier, so sgan's pairs have
+    recipes of their own, which the exact name finds first."""
+    for data in ("mnist", "fashion_mnist", "digits", "digits2digits-m", "mnist2svhn"):
+        assert f"sgan_{data}" in RECIPES
+    assert recipes.find("sgan", "digits2digits-m") == recipes.named("sgan_digits2digits-m")
+    assert recipes.find("cyclegan", "mnist2svhn") == recipes.named("cyclegan_digits")
+    assert config_lib.resolve({"method": "sgan", "data": "digits2digits-m"}).options.lambda_identity == 0.0
 
 
 @pytest.mark.parametrize("name", RECIPES)
