@@ -42,6 +42,8 @@ from keras_gans.methods import (  # noqa: E402
     ConditionalGAN,
     CycleGAN,
     ExtendedCycleGAN,
+    LabelKeepingCycleGAN,
+    SemiSupervisedGAN,
     build,
 )
 from keras_gans.run import train  # noqa: E402
@@ -54,6 +56,8 @@ __all__ = [
     "CycleGAN",
     "ExtendedCycleGAN",
     "GAN",
+    "LabelKeepingCycleGAN",
+    "SemiSupervisedGAN",
     "WGAN",
     "WGANGP",
     "build",

@@ -200,7 +200,7 @@ BAD_INPUTS = [
     (["--method", "wgan", "--d-steps", "0"], "error: config key 'd_steps' must be at least 1, got 0"),
     (
         ["--method", "dcgan", "--lambda-cycle", "5"],
-        "error: --lambda-cycle is an option of cyclegan, not of dcgan; drop it or pass --method cyclegan",
+        "error: --lambda-cycle is an option of cyclegan, sgan, not of dcgan; drop it or pass --method cyclegan",
     ),
     (
         ["--method", "cyclegan", "--gp-weight=10"],
@@ -263,7 +263,10 @@ def test_bad_input_gets_one_line_and_status_2(bad_input_folder, args, message, c
     [
         (["--method", "nope"], "error: unknown method 'nope'"),
         (["--data", "folder:{tmp}/corrupt"], "error: folder '{tmp}/corrupt' has no readable image"),
-        (["--method", "dcgan", "--lambda-cycle", "5"], "error: --lambda-cycle is an option of cyclegan, not of dcgan"),
+        (
+            ["--method", "dcgan", "--lambda-cycle", "5"],
+            "error: --lambda-cycle is an option of cyclegan, sgan, not of dcgan",
+        ),
     ],
 )
 def test_bad_input_from_a_shell_shows_no_traceback(bad_input_folder, args, message):

@@ -8,6 +8,7 @@ from keras_gans.methods.cyclegan import CycleGAN, ImagePool
 from keras_gans.methods.extended_cyclegan import ExtendedCycleGAN
 from keras_gans.methods.gan import GAN
 from keras_gans.methods.registry import METHODS, build, get_method
+from keras_gans.methods.sgan import LabelKeepingCycleGAN, SemiSupervisedGAN
 from keras_gans.methods.wgan import WGAN, WGANGP
 
 __all__ = [
@@ -18,8 +19,10 @@ __all__ = [
     "ExtendedCycleGAN",
     "GAN",
     "ImagePool",
+    "LabelKeepingCycleGAN",
     "METHODS",
     "Player",
+    "SemiSupervisedGAN",
     "WGAN",
     "WGANGP",
     "build",
