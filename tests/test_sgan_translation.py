@@ -15,6 +15,7 @@ from keras_gans.data import DataError, load_dataset
 from keras_gans.export import export_saved_model, images_to_uint8, uint8_to_images
 from keras_gans.methods import sgan
 from keras_gans.networks import build_resnet_generator
+from keras_gans.options import ConfigError
 
 SHAPE = (16, 16, 3)
 CLASSES = 4
@@ -98,6 +99,21 @@ def test_domains_without_labels_are_refused(tmp_path):
     with pytest.raises(DataError, match="has no labels"):
         sgan.LabelKeepingCycleGAN.training_data(
             f"digits,folder:{tmp_path}", options=sgan.SGANOptions(), batch_size=2, image_size=16
+        )
+
+
+def test_domains_with_other_classes_or_augmentation_are_refused(tmp_path):
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        for i in range(4):
+            keras.utils.save_img(tmp_path / name / f"{i}.png", np.full((16, 16, 3), 50 * i, "uint8"))
+    with pytest.raises(DataError, match="have different classes; use domains with the same labels"):
+        sgan.LabelKeepingCycleGAN.training_data(
+            f"digits,folder:{tmp_path}", options=sgan.SGANOptions(), batch_size=2, image_size=16
+        )
+    with pytest.raises(ConfigError, match="sgan trains without augmentation; drop augment"):
+        sgan.LabelKeepingCycleGAN.training_data(
+            "digits2digits-m", options=sgan.SGANOptions(), batch_size=2, image_size=16, augment="jitter"
         )
 
 

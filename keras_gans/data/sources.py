@@ -30,6 +30,7 @@ TFDS_ALIASES = {
 }
 PAIRS = {"digits2digits-m": ("digits", "digits-m"), "mnist2svhn": ("mnist", "svhn")}
 MIN_IMAGE_SIZE = 8
+UNPAIRED_IMAGE_SIZE = 256  # CycleGAN's, for translation data given no size
 SHUFFLE_BUFFER_BYTES = 256_000_000  # bound on the shuffle buffer of a source too big to cache
 
 
@@ -39,8 +40,8 @@ def dataset_names():
 
 
 def domain_names(spec):
-    """The two source names of a pair of labelled-able domains (`A,B` or a registered pair such
-    as `digits2digits-m`), or None when `spec` names one source or an unlabelled pair."""
+    """The two source names of `A,B` or of a registered pair (`digits2digits-m`); None for any
+    other spec (one source, a folder holding trainA/ and trainB/, a TFDS CycleGAN name)."""
     if spec in PAIRS:
         return PAIRS[spec]
     if "," not in spec:
@@ -109,8 +110,8 @@ def load_unpaired(
     for name, domain in ((name_a, domain_a), (name_b, domain_b)):
         if with_labels and domain.class_names is None:
             raise DataError(f"domain '{name}' has no labels; use labelled domains such as digits2digits-m")
-    if with_labels and domain_a.class_names != domain_b.class_names:
-        raise DataError(f"domains '{name_a}' and '{name_b}' have different classes; use domains with the same labels")
+    if with_labels:
+        check_same_classes((name_a, name_b), domain_a.class_names, domain_b.class_names)
     num_examples = max(domain_a.num_examples, domain_b.num_examples)
     _check_enough(spec, num_examples, batch_size)
     seed_b = None if seed is None else seed + 1  # distinct orders, so equal-sized domains never pair up
@@ -132,6 +133,14 @@ def load_unpaired(
     return ImageData(
         dataset, (image_size, image_size, channels), num_examples, _num_classes(shared_classes), shared_classes
     )
+
+
+def check_same_classes(names, classes_a, classes_b):
+    """Two labelled domains must share their classes, or a label would mean two things."""
+    if classes_a != classes_b:
+        raise DataError(
+            f"domains '{names[0]}' and '{names[1]}' have different classes; use domains with the same labels"
+        )
 
 
 def _examples(name, split, image_size):

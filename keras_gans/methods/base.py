@@ -20,6 +20,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gans.data import load_dataset, load_unpaired
+from keras_gans.data.sources import UNPAIRED_IMAGE_SIZE
 from keras_gans.options import RENAMED, ConfigError, option, validate
 
 GENERATOR = "generator"
@@ -168,7 +169,7 @@ class AdversarialModel(keras.Model):
         source whose elements hold every real batch of a step, with labels where it takes them."""
         if cls.unpaired:
             return load_unpaired(
-                data, image_size or 256, batch_size, channels=channels or 3, seed=seed, augment=augment
+                data, image_size or UNPAIRED_IMAGE_SIZE, batch_size, channels=channels or 3, seed=seed, augment=augment
             )
         return load_dataset(
             data,

@@ -34,6 +34,7 @@ from keras_gans.methods.sgan.classifier import (
     labels_of,
     real_loss,
     real_probability,
+    refuse_augmentation,
 )
 from keras_gans.options import ConfigError, option
 
@@ -215,8 +216,7 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
 
     @classmethod
     def training_data(cls, data, *, options, batch_size, image_size=None, channels=None, seed=None, augment=None):
-        if augment:
-            raise ConfigError("sgan trains without augmentation; drop augment")
+        refuse_augmentation(augment)
         source = load_dataset(data, image_size, batch_size=1, channels=channels, with_labels=True, shuffle=False)
         labels = labels_of(source)
         chosen = choose_labelled(labels, options.labelled, source.num_classes, seed or 0)

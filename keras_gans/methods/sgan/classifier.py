@@ -184,6 +184,12 @@ def choose_labelled(labels, labelled, num_classes, seed):
     return np.sort(np.concatenate(chosen))
 
 
+def refuse_augmentation(augment):
+    """Both sgan models train on the images as they are: augmentation is refused, not ignored."""
+    if augment:
+        raise ConfigError("sgan trains without augmentation; drop augment")
+
+
 def labels_of(source):
     """The labels of an unbatched-order labelled source (numpy int32)."""
     return np.concatenate(list(source.dataset.map(lambda image, label: label).as_numpy_iterator()))

@@ -24,7 +24,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gans.data import DataError, load_dataset
-from keras_gans.data.sources import domain_names
+from keras_gans.data.sources import UNPAIRED_IMAGE_SIZE, check_same_classes, domain_names
 from keras_gans.methods.base import training_options
 from keras_gans.methods.cyclegan import CycleGAN, CycleGANOptions
 from keras_gans.methods.extended_cyclegan import TRANSLATORS
@@ -41,10 +41,9 @@ from keras_gans.methods.sgan.classifier import (
     labelled_record,
     labels_of,
     real_loss,
+    refuse_augmentation,
 )
 from keras_gans.options import ConfigError
-
-DEFAULT_IMAGE_SIZE = 256  # CycleGAN's
 
 
 @dataclasses.dataclass
@@ -128,8 +127,7 @@ class LabelKeepingCycleGAN(CycleGAN):
 
     @classmethod
     def training_data(cls, data, *, options, batch_size, image_size=None, channels=None, seed=None, augment=None):
-        if augment:
-            raise ConfigError("sgan trains without augmentation; drop augment")
+        refuse_augmentation(augment)
         names = domain_names(data)
         if names is None:
             raise DataError(
@@ -137,15 +135,12 @@ class LabelKeepingCycleGAN(CycleGAN):
                 "pass A,B (each a labelled source) or digits2digits-m"
             )
         seed = seed or 0
-        size = image_size or DEFAULT_IMAGE_SIZE
+        size = image_size or UNPAIRED_IMAGE_SIZE
         domains = [
             labelled_domain(name, options.labelled, size, channels or 3, seed + i) for i, name in enumerate(names)
         ]
         (source_a, _, _, record_a), (source_b, _, _, record_b) = domains
-        if source_a.class_names != source_b.class_names:
-            raise DataError(
-                f"domains '{names[0]}' and '{names[1]}' have different classes; use domains with the same labels"
-            )
+        check_same_classes(names, source_a.class_names, source_b.class_names)
         # An epoch covers the larger domain once; the smaller one repeats to keep pace.
         larger = max(count for _, _, count, _ in domains)
         batches = [
