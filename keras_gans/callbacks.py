@@ -2,6 +2,7 @@
 
 import csv
 import os
+import sys
 
 import keras
 import numpy as np
@@ -9,12 +10,12 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 from PIL import Image
 
-from keras_gans.checkpoint import save_training_state
+from keras_gans.checkpoint import non_finite_state, save_training_state
 
 
 def to_uint8(images):
-    """[-1, 1] floats to 0-255 bytes."""
-    return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype("uint8")
+    """[-1, 1] floats to 0-255 bytes; NaN (a diverged epoch's samples) to black."""
+    return np.clip(np.rint((np.nan_to_num(np.asarray(images), nan=-1.0) + 1.0) * 127.5), 0, 255).astype("uint8")
 
 
 def tile(rows):
@@ -35,11 +36,18 @@ def tile(rows):
 
 
 def save_png(picture, path):
+    """Writes through a temporary file, so `path` is never half a PNG; a failed write (full disk,
+    `path` a folder) leaves no temporary file behind."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     mode = "L" if picture.shape[-1] == 1 else "RGB"
     tmp = path + ".tmp.png"
-    Image.fromarray(picture.squeeze(-1) if mode == "L" else picture, mode).save(tmp)
-    os.replace(tmp, path)
+    try:
+        Image.fromarray(picture.squeeze(-1) if mode == "L" else picture, mode).save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        raise
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -64,15 +72,79 @@ class SampleGrid(keras.callbacks.Callback):
             self._writer.flush()
 
 
-class TrainingCheckpoint(keras.callbacks.Callback):
-    """Saves the whole training state after every epoch (see keras_gans.checkpoint)."""
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the end of an epoch whose losses or weights are not all finite, and
+    notes it in `events` ({epoch: text}) for the history. Place it first, so no callback after it
+    records the epoch as good; TrainingCheckpoint then keeps the last good state on disk."""
 
-    def __init__(self, directory):
+    def __init__(self, events=None):
         super().__init__()
-        self.directory = directory
+        self.events = {} if events is None else events
+        self.diverged = None
 
     def on_epoch_end(self, epoch, logs=None):
-        save_training_state(self.model, self.directory, epoch + 1)
+        bad = [key for key, value in (logs or {}).items() if not np.isfinite(float(value))]
+        bad = bad or [f"variable {key}" for key in non_finite_state(self.model)[:1]]
+        if bad:
+            self.diverged = f"epoch {epoch + 1} diverged ({bad[0]} is not finite)"
+            add_event(self.events, epoch + 1, f"{self.diverged}; not checkpointed")
+            self.model.stop_training = True
+
+
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """Saves the whole training state after every epoch (see keras_gans.checkpoint), except one
+    its `guard` (a DivergenceGuard) found non-finite. Place it after HistoryCSV: a kill between
+    the two then leaves a history row past the checkpoint, which resume drops, never a
+    checkpointed epoch without its row."""
+
+    def __init__(self, directory, guard=None):
+        super().__init__()
+        self.directory = directory
+        self.guard = guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not (self.guard and self.guard.diverged):
+            save_training_state(self.model, self.directory, epoch + 1)
+
+
+def add_event(events, epoch, text):
+    """Notes what happened in an epoch for its history row (`events`: {epoch: text})."""
+    events[epoch] = f"{events[epoch]}; {text}" if epoch in events else text
+
+
+class CollapseWatch(keras.callbacks.Callback):
+    """Warns, cheaply and early, of the two collapses a user otherwise sees only at the end.
+
+    - D wins outright: its mean score on real images at least `pinned` and on fakes at most
+      1 - `pinned` over a whole epoch (most of its steps), so G's gradient has vanished.
+    - G's samples stop differing: the spread across the preview's samples, per pixel, below
+      `min_spread` (images span [-1, 1]; a trained digit generator measures about 0.5 here).
+    """
+
+    def __init__(self, events=None, pinned=0.99, min_spread=0.02, warn=None):
+        super().__init__()
+        self.events = {} if events is None else events
+        self.pinned = pinned
+        self.min_spread = min_spread
+        self.warn = warn or (lambda text: print(f"warning: {text}", file=sys.stderr, flush=True))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        warnings = []
+        real, fake = logs.get("d_real"), logs.get("d_fake")
+        if real is not None and fake is not None and real >= self.pinned and fake <= 1 - self.pinned:
+            warnings.append(
+                f"D scores real images {float(real):.3f} and fakes {float(fake):.3f}: it wins outright and "
+                "G learns nothing; lower d_lr or raise g_lr"
+            )
+        samples = np.asarray(self.model.preview_rows(seed=0), dtype="float32")
+        samples = samples.reshape((-1,) + samples.shape[2:])
+        spread = float(np.mean(np.std(samples, axis=0)))
+        if len(samples) > 1 and spread < self.min_spread:
+            warnings.append(f"the samples have stopped differing (spread {spread:.4f}): mode collapse")
+        for text in warnings:
+            self.warn(f"epoch {epoch + 1}: {text}")
+            add_event(self.events, epoch + 1, text)
 
 
 class HistoryCSV(keras.callbacks.Callback):
@@ -80,12 +152,15 @@ class HistoryCSV(keras.callbacks.Callback):
 
     On resume, rows of epochs after the restored checkpoint are dropped (they were written by the
     killed run after its last checkpoint and will be trained again), so every epoch appears once.
+    An epoch with an entry in `events` ({epoch: text}, from the callbacks before this one) has it
+    in its `event` column.
     """
 
-    def __init__(self, path, resume_from_epoch=0):
+    def __init__(self, path, resume_from_epoch=0, events=None):
         super().__init__()
         self.path = path
         self.resume_from_epoch = resume_from_epoch
+        self.events = {} if events is None else events
 
     def on_train_begin(self, logs=None):
         rows = read_history(self.path) if self.resume_from_epoch else []
@@ -95,6 +170,8 @@ class HistoryCSV(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1}
         row.update({key: float(value) for key, value in (logs or {}).items()})
+        if epoch + 1 in self.events:
+            row["event"] = self.events[epoch + 1]
         self.rows.append(row)
         self._write()
 

@@ -1,10 +1,12 @@
 """The command line: `keras-gans train|generate|evaluate|translate`; `python train.py` is `train`.
 
 Only wiring: parse, resolve the config, call keras_gans.run / the SavedModel, report. Bad input
-ends in a one-line `error: ...` on stderr and exit status 2.
+ends in a one-line `error: ...` on stderr and exit status 2; a training that diverged, in one
+line and exit status 3.
 """
 
 import argparse
+import collections
 import os
 import sys
 import typing
@@ -16,7 +18,7 @@ import tensorflow as tf
 from keras_gans import _mute_native_stderr, run
 from keras_gans import config as config_lib
 from keras_gans.callbacks import save_png, tile
-from keras_gans.data.folders import list_images, read_image
+from keras_gans.data.folders import list_images, read_image_and_size
 from keras_gans.errors import UsageError
 from keras_gans.export import load_translation, sample_saved_model, saved_model_info
 from keras_gans.methods import METHODS, get_method
@@ -140,15 +142,30 @@ def command_train(args):
 
 
 def command_generate(args):
+    """Draws -n samples into one PNG grid. The noise is drawn here from --seed, never taken from
+    the user: an export given NaN or inf noise returns black or flat grey images without an
+    error, so callers of its `z` signature must keep their noise finite."""
+    out = Path(args.out)
     if args.n <= 0:
         raise UsageError(f"-n must be a positive number of samples, got {args.n}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; pass the name of a .png file to write")
+    if out.suffix.lower() != ".png":
+        raise UsageError(f"--out {out} does not end in .png; generate writes PNG only, so name a .png file")
     images = sample_saved_model(args.model, args.n, seed=args.seed, labels=args.label)
     columns = int(np.ceil(np.sqrt(args.n)))
     rows = int(np.ceil(args.n / columns))
     padded = np.zeros((rows * columns,) + images.shape[1:], "uint8")
     padded[: args.n] = images
-    save_png(tile(padded.reshape((rows, columns) + images.shape[1:])), args.out)
-    print(f"wrote {args.n} samples to {args.out}")
+    try:
+        save_png(tile(padded.reshape((rows, columns) + images.shape[1:])), str(out))
+    except OSError as error:
+        raise UsageError(
+            f"cannot write {out} ({error.strerror}: {error.filename}); pass --out in a folder you can write to"
+        ) from error
+    print(f"wrote {args.n} samples to {out}")
 
 
 def command_evaluate(args):
@@ -180,34 +197,65 @@ def command_translate(args):
     """Translates image files (or every image in folders) with an exported CycleGAN into --out,
     as PNGs at the model's size (short side resized, centre-cropped, transparency on white)."""
 
+    def count(number, noun):
+        return f"{number} {noun}{'' if number == 1 else 's'}"
+
     if args.batch_size <= 0:
         raise UsageError(f"--batch-size must be positive, got {args.batch_size}")
-    serve, (size, _, channels) = load_translation(args.model, args.direction)
     out = Path(args.out)
-    jobs = []  # (image file, PNG to write)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; pass a folder to write the translated PNGs to")
+    # Each output is its input's name with .png, so it can be traced back: two inputs that would
+    # share one (x.jpg and x.png) are refused rather than one overwriting the other or being renamed.
+    sources = {}  # PNG to write -> image file
     for given in map(Path, args.inputs):
         if given.is_dir():
-            jobs += [(file, out / file.relative_to(given).with_suffix(".png")) for file in list_images(given)]
+            pairs = [(file, out / file.relative_to(given).with_suffix(".png")) for file in list_images(given)]
         elif given.is_file():
-            jobs.append((given, out / f"{given.stem}.png"))
+            pairs = [(given, out / f"{given.stem}.png")]
         else:
             raise UsageError(f"{given} is neither an image file nor a folder; pass images or folders")
-    written = 0
+        for file, target in pairs:
+            earlier = sources.setdefault(target, file)
+            if earlier.resolve() != file.resolve():
+                raise UsageError(
+                    f"{earlier} and {file} would both be written to {target}; "
+                    "rename one, or translate them into separate --out folders"
+                )
+    serve, (size, _, channels) = load_translation(args.model, args.direction)
+    jobs = [(file, target) for target, file in sources.items()]
+    written, resized = 0, collections.Counter()
     for start in range(0, len(jobs), args.batch_size):
-        chunk = [(read_image(file, size), target) for file, target in jobs[start : start + args.batch_size]]
-        chunk = [(image, target) for image, target in chunk if image is not None]
+        chunk = []
+        for file, target in jobs[start : start + args.batch_size]:
+            image, native = read_image_and_size(file, size)
+            if image is None:
+                continue
+            chunk.append((image, target))
+            if native != (size, size):
+                resized["{}x{}".format(*native)] += 1
         if not chunk:
             continue
         images = tf.constant(np.stack([image for image, _ in chunk]))
         if channels == 1:
             images = tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(images, tf.float32))), tf.uint8)
         for translated, (_, target) in zip(serve(images=images)["images"].numpy(), chunk):
-            save_png(translated, str(target))
+            try:
+                save_png(translated, str(target))
+            except OSError as error:
+                raise UsageError(
+                    f"cannot write {target} ({error.strerror}: {error.filename}); "
+                    "pass --out in a folder you can write to"
+                ) from error
         written += len(chunk)
     if not written:
         raise UsageError(f"no readable image among {len(jobs)} files; pass jpg, png, bmp or gif images")
     skipped = f" ({len(jobs) - written} unreadable skipped)" if written < len(jobs) else ""
-    print(f"translated {written} images {args.direction} into {out}{skipped}")
+    print(f"translated {count(written, 'image')} {args.direction} into {out}{skipped}")
+    if resized:
+        sizes = sorted(resized)
+        shown = ", ".join(sizes[:3]) + (f" and {count(len(sizes) - 3, 'other size')}" if len(sizes) > 3 else "")
+        print(f"resized {count(resized.total(), 'image')} from {shown} to {size}x{size}, the model's size")
 
 
 def build_parser():
@@ -220,8 +268,8 @@ def build_parser():
     generate = commands.add_parser("generate", help="draw a grid of samples from a run")
     generate.add_argument("--model", required=True, help="run folder or SavedModel folder")
     generate.add_argument("-n", type=int, default=64, help="number of samples")
-    generate.add_argument("--out", default="samples.png", help="PNG file to write")
-    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", default="samples.png", help="PNG file to write (its name ends in .png)")
+    generate.add_argument("--seed", type=int, default=0, help="seed (>= 0) of the noise, drawn here and always finite")
     generate.add_argument("--label", type=int, help="class to draw, for conditional models")
     generate.set_defaults(handler=command_generate)
     evaluate = commands.add_parser("evaluate", help="score samples with a reference classifier")
@@ -234,7 +282,9 @@ def build_parser():
     translate.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
     translate.add_argument("--model", required=True, help="run folder or SavedModel folder")
     translate.add_argument("--direction", choices=["a2b", "b2a"], default="a2b")
-    translate.add_argument("--out", required=True, help="folder to write the translated PNGs to")
+    translate.add_argument(
+        "--out", required=True, help="folder to write the translated PNGs to, each named after its input"
+    )
     translate.add_argument("--batch-size", type=int, default=32)
     translate.set_defaults(handler=command_translate)
     return parser
@@ -260,6 +310,9 @@ def main(argv=None):
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except run.TrainingDiverged as error:  # not bad input: the run went wrong, and says how to go on
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("interrupted; the last finished epoch is checkpointed: rerun with --resume", file=sys.stderr)
         return 130

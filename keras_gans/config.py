@@ -17,6 +17,10 @@ from keras_gans import recipes
 from keras_gans.methods.registry import get_method, methods_with_option
 from keras_gans.options import RENAMED, ConfigError, fields, option, validate
 
+# Larger images than any shipped recipe by far (CycleGAN's 256): a mistyped size is refused before
+# the data is resized to it, which for the embedded digits at 10,000 px needs 700 GB.
+MAX_IMAGE_SIZE = 1024
+
 
 @dataclasses.dataclass
 class TrainConfig:
@@ -27,7 +31,11 @@ class TrainConfig:
     name: str | None = option(None, "run folder name under runs/; none: METHOD-DATA", stage="run")
     output: str | None = option(None, "run folder; none: runs/NAME", stage="run")
     image_size: int | None = option(
-        None, "image size in pixels; none: the data's own (256 for translation)", minimum=8, stage="run"
+        None,
+        "image size in pixels; none: the data's own (256 for translation)",
+        minimum=8,
+        maximum=MAX_IMAGE_SIZE,
+        stage="run",
     )
     channels: int | None = option(None, "1 or 3; none: the data's own", choices=(1, 3), stage="run")
     epochs: int = option(20, "epochs to train", minimum=1, stage="run")
@@ -37,13 +45,22 @@ class TrainConfig:
     steps_per_epoch: int | None = option(
         None, "train steps per epoch; none: one pass over the data", minimum=1, stage="run"
     )
-    seed: int = option(0, "seed of every random draw: weights, noise, data order", minimum=0, stage="run")
+    seed: int = option(
+        0, "seed of every random draw: weights, noise, data order", minimum=0, maximum=2**32 - 1, stage="run"
+    )
     augment: str | None = option(None, "jitter, affine or jitter+affine", stage="run")
     strategy: str = option(
         "auto", "auto, mirrored, multiworker or cpu", choices=("auto", "mirrored", "multiworker", "cpu"), stage="run"
     )
     xla: bool = option(False, "jit-compile the train step with XLA", stage="run")
     mixed_precision: bool = option(False, "float16 compute, float32 weights and outputs", stage="run")
+    on_divergence: str = option(
+        "stop",
+        "when losses or weights turn NaN or inf: stop, keeping the last good checkpoint; or lower_lr: "
+        "roll back to it, halve the learning rates and go on (at most 3 times)",
+        choices=("stop", "lower_lr"),
+        stage="run",
+    )
     options: object = None  # the method's options dataclass
 
     def run_dir(self):
@@ -96,6 +113,11 @@ def from_values(values, source="config"):
             _refuse_key(key, method, source)
     options = method.options(**validate(method.options, values))
     run.setdefault("batch_size", method.batch_size)
+    name = run.get("name")
+    if name is not None and (name in ("", ".", "..") or "/" in name or os.sep in name):
+        raise ConfigError(
+            f"config key 'name' must be one folder name under runs/, got {name!r}; use --output for a path"
+        )
     return TrainConfig(**run, options=options)
 
 
@@ -104,6 +126,10 @@ def load_yaml(path):
     try:
         text = path.read_text() if hasattr(path, "read_text") else open(path).read()
         values = yaml.safe_load(text) or {}
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder; pass a YAML recipe file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not text; pass a YAML recipe file") from None
     except FileNotFoundError:
         raise ConfigError(
             f"config file {path} does not exist; pass an existing YAML recipe or "

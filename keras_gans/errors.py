@@ -3,3 +3,7 @@
 
 class UsageError(ValueError):
     """Bad input a user can fix: the message names the problem and the fix."""
+
+
+class ImageSizeError(UsageError):
+    """An image size a network cannot be built at."""

@@ -7,6 +7,7 @@ writes them.
 
 import dataclasses
 import functools
+import glob
 import os
 import shutil
 import tempfile
@@ -14,13 +15,26 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from keras_gans.checkpoint import file_mode
 from keras_gans.errors import UsageError
+
+EXPORT_PREFIX = ".export-"
+
+
+class NonFiniteExport(ValueError):
+    pass
 
 
 def images_to_uint8(images):
     """[-1, 1] floats to 0-255 bytes, inside a serving function."""
     images = tf.cast(images, tf.float32)
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def finite_noise(z):
+    """`z` checked inside a serving function: NaN or inf noise would serve black images without
+    a word."""
+    return tf.debugging.assert_all_finite(z, "z holds NaN or inf; pass finite noise, e.g. standard normal draws")
 
 
 def uint8_to_images(images):
@@ -34,14 +48,23 @@ def export_generator(model, directory):
 
 def export_saved_model(export, directory):
     """Writes one methods.base.Export to `directory`, replacing any earlier export only once the
-    new one is complete."""
+    new one is complete. Networks with a NaN or inf weight are refused: they would serve black
+    images without a word."""
+    for network in export.networks:
+        for variable in network.weights:
+            if not np.all(np.isfinite(np.asarray(variable.numpy(), dtype="float64"))):
+                raise NonFiniteExport(
+                    f"{network.name}'s {variable.path} is not finite; not exported (the run diverged: "
+                    "resume from its last good checkpoint with lower learning rates)"
+                )
     module = tf.Module()
     module.networks = list(export.networks)
     for name, value in export.constants.items():  # e.g. the label range of a cGAN
         setattr(module, name, tf.Variable(value, trainable=False, dtype=tf.int32))
     parent = os.path.dirname(os.path.abspath(directory))
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=parent, prefix=".export-")
+    staging = tempfile.mkdtemp(dir=parent, prefix=EXPORT_PREFIX)
+    os.chmod(staging, file_mode(0o777))  # mkdtemp's 0700 would hide the export from a serving account
     try:
         tf.saved_model.save(module, staging, signatures=export.signatures)
         if os.path.exists(directory):
@@ -55,6 +78,12 @@ def export_saved_model(export, directory):
         if os.path.exists(staging):
             shutil.rmtree(staging)
     return directory
+
+
+def remove_export_leftovers(directory):
+    """Deletes the staging folders a killed export leaves beside the exports."""
+    for path in glob.glob(os.path.join(glob.escape(directory), f"{EXPORT_PREFIX}*")):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def find_saved_model(path):

@@ -6,6 +6,7 @@ the name a user writes in a recipe is the flag and the attribute, with no renami
 """
 
 import dataclasses
+import math
 import types
 import typing
 
@@ -21,14 +22,21 @@ class ConfigError(UsageError):
 RENAMED = {"n_critic": "d_steps", "loss": "adversarial_loss", "generator_steps": "g_steps"}
 
 
-def option(default, help, source=None, choices=None, minimum=None, stage="train"):
+def option(default, help, source=None, choices=None, minimum=None, maximum=None, stage="train"):
     """A field of an options dataclass. `source` names the paper (or measurement) behind the
-    default; `choices` and `minimum` bound the values a user may give. `stage` says who reads
+    default; `choices`, `minimum` and `maximum` bound the values a user may give. `stage` says who reads
     it: "data" (the method's training_data), "build" (the network builders), "compile" (the
     optimizers) or "train" (the model's constructor)."""
     return dataclasses.field(
         default=default,
-        metadata={"help": help, "source": source, "choices": choices, "minimum": minimum, "stage": stage},
+        metadata={
+            "help": help,
+            "source": source,
+            "choices": choices,
+            "minimum": minimum,
+            "maximum": maximum,
+            "stage": stage,
+        },
     )
 
 
@@ -46,21 +54,26 @@ def _type_names(allowed):
 
 
 def coerce(field, hint, value):
-    """`value` checked against a field's type, choices and minimum; ints are taken for floats."""
+    """`value` checked against a field's type, choices and bounds; ints are taken for floats, and
+    no float is NaN or infinite (a NaN learning rate passes every bound and trains NaN)."""
     allowed = _allowed_types(hint)
     if value is None and type(None) in allowed:
         return None
     if float in allowed and isinstance(value, (int, float)) and not isinstance(value, bool):
         value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"config key {field.name!r} must be a finite number, got {value!r}")
     elif not any(
         isinstance(value, t) and not (t is int and isinstance(value, bool)) for t in allowed if t is not type(None)
     ):
         raise ConfigError(f"config key {field.name!r} must be {_type_names(allowed)}, got {value!r}")
-    choices, minimum = field.metadata.get("choices"), field.metadata.get("minimum")
+    choices, minimum, maximum = (field.metadata.get(key) for key in ("choices", "minimum", "maximum"))
     if choices and value not in choices:
         raise ConfigError(f"config key {field.name!r} must be one of {', '.join(map(str, choices))}, got {value!r}")
     if minimum is not None and value is not None and value < minimum:
         raise ConfigError(f"config key {field.name!r} must be at least {minimum}, got {value!r}")
+    if maximum is not None and value is not None and value > maximum:
+        raise ConfigError(f"config key {field.name!r} must be at most {maximum}, got {value!r}")
     return value
 
 

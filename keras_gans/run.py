@@ -7,6 +7,8 @@ plots/, logs/ (TensorBoard), export/generator/ (SavedModel). Everything that can
 
 import contextlib
 import dataclasses
+import errno
+import fcntl
 import os
 import sys
 
@@ -16,10 +18,22 @@ import yaml
 
 from keras_gans import callbacks as gan_callbacks
 from keras_gans import config as config_lib
-from keras_gans.checkpoint import CheckpointError, latest_checkpoint, restore_training_state
-from keras_gans.errors import UsageError
-from keras_gans.export import export_saved_model
+from keras_gans.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    remove_leftovers,
+    restore_training_state,
+)
+from keras_gans.errors import ImageSizeError, UsageError
+from keras_gans.export import export_saved_model, remove_export_leftovers
 from keras_gans.methods.registry import compile_model, get_method
+
+HOLDER = ".training-pid"
+MAX_LEARNING_RATE_HALVINGS = 3
+
+
+class TrainingDiverged(Exception):
+    """The losses or weights went non-finite and the run stopped; its last good checkpoint is kept."""
 
 
 def make_strategy(name):
@@ -53,14 +67,20 @@ def load_data(config):
 def build_model(config, data):
     """The compiled model `config` describes, sized to `data`. Call inside the strategy's scope."""
     _, build = get_method(config.method).variant_for(config.data)
-    model = build(config.options, data.image_shape, data.num_classes, config.seed)
+    try:
+        model = build(config.options, data.image_shape, data.num_classes, config.seed)
+    except ImageSizeError as error:
+        if config.image_size is not None:
+            raise
+        raise ImageSizeError(f"{error} (no --image-size was given, so the images' own size was used)") from None
     return compile_model(model, config.options, config.xla)
 
 
 def resume_config(run_dir, overrides):
-    """The stored config of a run, with this command's explicit arguments on top."""
+    """The stored config of a run, with this command's explicit arguments on top. A run killed
+    before its first checkpoint has only its config.yaml, and resumes from the start."""
     stored = os.path.join(run_dir, "config.yaml")
-    if not os.path.exists(stored) or latest_checkpoint(os.path.join(run_dir, "checkpoints")) is None:
+    if not os.path.exists(stored):
         raise CheckpointError(f"{run_dir} holds no run to resume; start it without --resume first")
     config = config_lib.resolve(overrides, config_file_name=stored)
     return dataclasses.replace(config, output=run_dir)
@@ -90,6 +110,49 @@ def _record_manifest(manifest, path, resume):
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def locked_run_folder(run_dir):
+    """Holds an exclusive lock on the folder `run_dir` itself for the life of a run, so two
+    trainings never mix their files. The kernel drops it when its process dies: a killed run
+    never blocks --resume. Locking the folder, not a file in it, leaves a run that fails on bad
+    input as it was; folders this call created are removed again if the run leaves them empty."""
+    created = []  # the folders this call makes, innermost first
+    folder = os.path.abspath(run_dir)
+    while not os.path.exists(folder):
+        created.append(folder)
+        folder = os.path.dirname(folder)
+    os.makedirs(run_dir, exist_ok=True)
+    handle = os.open(run_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(handle)
+        try:
+            with open(os.path.join(run_dir, HOLDER)) as f:
+                holder = f"the training in process {f.read().strip()}"
+        except OSError:
+            holder = "another training"
+        raise UsageError(
+            f"{run_dir} is in use by {holder}; wait for it to end, or pass --output with another folder"
+        ) from None
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(run_dir, HOLDER))
+        for folder in created:
+            if os.listdir(folder):
+                break
+            os.rmdir(folder)
+        os.close(handle)
+
+
+def _announce_holder(run_dir):
+    """Names this process in the run folder, for the error a second training gets."""
+    with open(os.path.join(run_dir, HOLDER), "w") as f:
+        f.write(f"{os.getpid()}\n")
+
+
 def _is_chief(strategy):
     resolver = getattr(strategy, "cluster_resolver", None)
     return (
@@ -116,45 +179,83 @@ def train(config, resume=False, verbose=None):
     """Trains as `config` (a config.TrainConfig) says and returns the run folder; `resume`
     continues a killed run."""
     with _precision_policy(config.mixed_precision):
-        return _train(config, resume, verbose)
+        try:
+            return _train(config, resume, verbose)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            raise UsageError(
+                f"no space left on the device writing {error.filename or config.run_dir()}; free some space and "
+                "rerun with --resume (the last checkpoint is kept)"
+            ) from None
 
 
 def _train(config, resume, verbose):
     run_dir = config.run_dir()
-    if not resume:
-        _refuse_to_overwrite(run_dir)
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise UsageError(f"output {run_dir} is a file, not a folder; pass --output with a folder path")
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
-    data = load_data(config)
-    with strategy.scope():
-        model = build_model(config, data)
-
-    initial_epoch = 0
-    if resume:
-        initial_epoch = restore_training_state(model, os.path.join(run_dir, "checkpoints"))
-        print(f"resumed {run_dir} after epoch {initial_epoch} of {config.epochs}", flush=True)
-    chief = _is_chief(strategy)
-    if not chief:  # other workers train in step but write nothing the chief writes
+    if not _is_chief(strategy):  # other workers train in step but write nothing the chief writes
         run_dir = os.path.join(run_dir, "workers", str(strategy.cluster_resolver.task_id))
-    os.makedirs(run_dir, exist_ok=True)
-    checkpoints = os.path.join(run_dir, "checkpoints")
-    config_lib.save(config, os.path.join(run_dir, "config.yaml"))
-    if data.manifest:
-        _record_manifest(data.manifest, os.path.join(run_dir, "data.yaml"), resume)
+    with locked_run_folder(run_dir):
+        if not resume:
+            _refuse_to_overwrite(run_dir)
+        remove_leftovers(os.path.join(run_dir, "checkpoints"))
+        remove_export_leftovers(os.path.join(run_dir, "export"))
+        return _train_in(run_dir, config, strategy, resume, verbose)
 
+
+def _train_in(run_dir, config, strategy, resume, verbose):
+    checkpoints = os.path.join(run_dir, "checkpoints")
+    data = load_data(config)
+    events = {}  # {epoch: what happened}, for history.csv
+    for attempt in range(MAX_LEARNING_RATE_HALVINGS + 1):
+        with strategy.scope():
+            model = build_model(config, data)
+        initial_epoch = _restore(model, checkpoints, config) if resume or attempt else 0
+        if resume and not attempt:
+            print(f"resumed {run_dir} after epoch {initial_epoch} of {config.epochs}", flush=True)
+        _announce_holder(run_dir)
+        config_lib.save(config, os.path.join(run_dir, "config.yaml"))
+        if data.manifest:
+            _record_manifest(data.manifest, os.path.join(run_dir, "data.yaml"), bool(resume or attempt))
+        guard = gan_callbacks.DivergenceGuard(events)
+        _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose)
+        if not guard.diverged:
+            break
+        if config.on_divergence == "stop" or attempt == MAX_LEARNING_RATE_HALVINGS:
+            kept = f"the checkpoint of epoch {initial_epoch} is kept" if initial_epoch else "no epoch finished"
+            raise TrainingDiverged(
+                f"{guard.diverged}; {kept} and nothing was exported; lower the learning rates "
+                "(--resume --g-lr ... --d-lr ...), or pass --on-divergence lower_lr"
+            )
+        config = _with_half_learning_rates(config)
+        rates = ", ".join(f"{key} {value:g}" for key, value in _learning_rates(config).items())
+        note = f"{guard.diverged}; rolled back to epoch {initial_epoch} and halved the learning rates ({rates})"
+        print(f"warning: {note}", file=sys.stderr, flush=True)
+        events[initial_epoch + 1] = note  # the retried epoch's row replaces the diverged one
+    for name, export in model.exports().items():
+        print(f"exported {export_saved_model(export, os.path.join(run_dir, 'export', name))}", flush=True)
+    return run_dir
+
+
+def _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose):
     history = os.path.join(run_dir, "history.csv")
     callback_list = [
+        guard,  # first: a diverged epoch is marked before anything records it
+        gan_callbacks.CollapseWatch(events),
         gan_callbacks.SampleGrid(
             os.path.join(run_dir, "samples"), seed=config.seed, log_dir=os.path.join(run_dir, "logs")
         ),
-        gan_callbacks.HistoryCSV(history, resume_from_epoch=initial_epoch),
-        gan_callbacks.TrainingCheckpoint(checkpoints),
+        gan_callbacks.HistoryCSV(history, resume_from_epoch=initial_epoch, events=events),
+        gan_callbacks.TrainingCheckpoint(os.path.join(run_dir, "checkpoints"), guard),
         gan_callbacks.HistoryPlots(history, os.path.join(run_dir, "plots")),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), write_graph=False),
         *model.schedule_callbacks(config.epochs),
     ]
-    dataset = data.dataset.repeat() if config.steps_per_epoch else data.dataset
     if initial_epoch < config.epochs:
+        dataset = _data_after(data.dataset, initial_epoch, config.steps_per_epoch)
         # shuffle=False: the tf.data pipeline shuffles; fit would only warn that it cannot.
         model.fit(
             dataset,
@@ -165,6 +266,42 @@ def _train(config, resume, verbose):
             callbacks=callback_list,
             verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
         )
-    for name, export in model.exports().items():
-        print(f"exported {export_saved_model(export, os.path.join(run_dir, 'export', name))}", flush=True)
-    return run_dir
+
+
+def _data_after(dataset, epochs_done, steps_per_epoch):
+    """`dataset` as fit draws from it, moved on by `epochs_done` epochs, so that a resumed run
+    trains on the very batches the uninterrupted one would have (tests/test_faults.py checks the
+    final weights are equal). The pipeline is seeded and draws a new shuffle order each time an
+    iterator of it is opened."""
+    if steps_per_epoch:  # one endless stream, epochs cut from it
+        return dataset.repeat().skip(epochs_done * steps_per_epoch)
+    # Keras' EpochIterator opens a fresh iterator of a dataset of known length when an epoch
+    # begins and another when it ends. Opening (and dropping) as many moves the orders on
+    # without decoding a batch.
+    for _ in range(2 * epochs_done):
+        iter(dataset)
+    return dataset
+
+
+def _restore(model, checkpoints, config):
+    """The finished epochs of the run's last whole checkpoint (0 before the first), restored into
+    `model`. The learning rates stay the config's: what config.yaml records is what runs."""
+    if latest_checkpoint(checkpoints) is None:  # killed before its first checkpoint was written
+        print(f"no checkpoint yet in {checkpoints}; starting from the first epoch", flush=True)
+        return 0
+    rates = {name: float(keras.ops.convert_to_numpy(o.learning_rate)) for name, o in model.optimizers.items()}
+    epoch = restore_training_state(
+        model, checkpoints, on_fallback=lambda text: print(f"warning: {text}", file=sys.stderr, flush=True)
+    )
+    for name, rate in rates.items():
+        model.optimizers[name].learning_rate = rate
+    return epoch
+
+
+def _learning_rates(config):
+    return {key: value for key, value in dataclasses.asdict(config.options).items() if key.endswith("_lr")}
+
+
+def _with_half_learning_rates(config):
+    halved = {key: value / 2 for key, value in _learning_rates(config).items()}
+    return dataclasses.replace(config, options=dataclasses.replace(config.options, **halved))

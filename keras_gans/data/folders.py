@@ -45,16 +45,53 @@ def load_folder(path, split, image_size):
 
 
 def list_images(root):
-    """Image files under `root` in a stable order; hidden files and folders (.git, ._x.png) are ignored."""
+    """Image files under `root` in a stable order, each file once however many paths lead to it:
+    a link to something the tree holds is skipped (the file is listed at its own place, under its
+    own class), a link to elsewhere is followed once, and a link loop is never entered. Hidden
+    files and folders (.git, ._x.png) are ignored."""
+    own_place = {_identity(root): os.fspath(root)}
+    for folder, subfolders, names in _visible_walk(root, followlinks=False):
+        for name in subfolders + names:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                own_place[_identity(path)] = path
+    followed = set()
+
+    def first_visit(path):
+        key = _identity(path)
+        if key in own_place:
+            return own_place[key] == path
+        if key in followed:
+            return False
+        followed.add(key)
+        return True
+
     files = []
-    for folder, subfolders, names in os.walk(root, followlinks=True):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        files += [
-            Path(folder, name)
-            for name in sorted(names)
-            if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
-        ]
+    for folder, subfolders, names in _visible_walk(root, followlinks=True):
+        subfolders[:] = [name for name in subfolders if first_visit(os.path.join(folder, name))]
+        files += [Path(folder, name) for name in names if first_visit(os.path.join(folder, name))]
     return files
+
+
+def _visible_walk(root, followlinks):
+    """os.walk over visible folders (sorted, pruned in place) with the visible image names."""
+    for folder, subfolders, names in os.walk(root, followlinks=followlinks):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        yield (
+            folder,
+            subfolders,
+            sorted(n for n in names if not n.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS)),
+        )
+
+
+def _identity(path):
+    """What two paths to the same file or folder share (device and inode); a broken link has
+    only its own path, and is listed to be reported unreadable."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return os.fspath(path)
+    return stat.st_dev, stat.st_ino
 
 
 def class_labels(root, files):
@@ -71,11 +108,17 @@ def class_labels(root, files):
 def read_image(path, size):
     """One file as uint8 RGB (size, size, 3): transparency composited on white, short side resized to
     `size`, centre-cropped. None when the file cannot be decoded."""
+    return read_image_and_size(path, size)[0]
+
+
+def read_image_and_size(path, size):
+    """`read_image` and the file's own (width, height), for callers that report a resize; (None,
+    None) when the file cannot be decoded."""
     try:
         with Image.open(path) as image:
-            return np.asarray(ImageOps.fit(_on_white(image), (size, size), Image.Resampling.BILINEAR))
+            return np.asarray(ImageOps.fit(_on_white(image), (size, size), Image.Resampling.BILINEAR)), image.size
     except _UNREADABLE:
-        return None
+        return None, None
 
 
 def _on_white(image):

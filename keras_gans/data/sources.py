@@ -63,11 +63,14 @@ def load_dataset(
     shuffle=True,
     seed=None,
     augment=None,
+    batches_per_step=1,
 ):
     """Batches of one source for one epoch: images, or (images, int32 labels) with `with_labels`.
 
     `name` is a registered name, `tfds:<name>`, `folder:<path>` or an existing folder. `image_size`
     None keeps the source's own size; `channels` None keeps its own channels (1 or 3 forces them).
+    With `batches_per_step` k > 1 each element holds the k batches of one train step (a critic's
+    k updates), batch_size x k images.
     """
     _check_batch_size(batch_size)
     _check_image_size(image_size, required=False)
@@ -79,9 +82,9 @@ def load_dataset(
             f"dataset '{name}' has no labels; use a folder with one sub-folder per class, "
             "or a labelled dataset such as mnist"
         )
-    _check_enough(name, examples.num_examples, batch_size)
+    _check_enough(name, examples.num_examples, batch_size, batches_per_step)
     channels = channels or examples.channels
-    dataset = _batches(examples, channels, batch_size, with_labels, shuffle, seed, augment)
+    dataset = _batches(examples, channels, batch_size * batches_per_step, with_labels, shuffle, seed, augment)
     return ImageData(
         dataset.prefetch(tf.data.AUTOTUNE),
         (examples.size, examples.size, channels),
@@ -281,9 +284,10 @@ def _check_channels(channels, required):
         raise DataError(f"channels must be 1 or 3, got {channels!r}; pass channels=1 (grayscale) or 3 (RGB)")
 
 
-def _check_enough(name, num_examples, batch_size):
-    if num_examples < batch_size:
+def _check_enough(name, num_examples, batch_size, batches_per_step=1):
+    if num_examples < batch_size * batches_per_step:
+        step = f" x {batches_per_step} batches per train step" if batches_per_step > 1 else ""
         raise DataError(
-            f"dataset '{name}' has {num_examples} images, fewer than batch_size {batch_size}; "
+            f"dataset '{name}' has {num_examples} images, fewer than batch_size {batch_size}{step}; "
             "lower batch_size or add images"
         )

@@ -174,7 +174,8 @@ class AdversarialModel(keras.Model):
         return load_dataset(
             data,
             image_size,
-            batch_size * cls.batches_per_step(options),
+            batch_size,
+            batches_per_step=cls.batches_per_step(options),
             channels=channels,
             with_labels=cls.takes_labels,
             seed=seed,

@@ -16,7 +16,7 @@ from keras import ops
 
 from keras_gans import networks
 from keras_gans.errors import UsageError
-from keras_gans.export import images_to_uint8
+from keras_gans.export import finite_noise, images_to_uint8
 from keras_gans.methods import registry
 from keras_gans.methods.base import DISCRIMINATOR, training_options
 from keras_gans.methods.gan import GAN, GANOptions
@@ -126,7 +126,7 @@ class ConditionalGAN(GAN):
             ]
         )
         def generate(z, label):
-            return {"images": images_to_uint8(generator([z, label], training=False))}
+            return {"images": images_to_uint8(generator([finite_noise(z), label], training=False))}
 
         return {"serving_default": generate}
 

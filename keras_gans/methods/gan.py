@@ -28,7 +28,7 @@ from keras import ops
 
 from keras_gans import losses, networks
 from keras_gans.errors import UsageError
-from keras_gans.export import images_to_uint8
+from keras_gans.export import finite_noise, images_to_uint8
 from keras_gans.methods import registry
 from keras_gans.methods.base import (
     DISCRIMINATOR,
@@ -151,7 +151,7 @@ class NoiseToImage:
 
         @tf.function(input_signature=[tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")])
         def generate(z):
-            return {"images": images_to_uint8(generator(z, training=False))}
+            return {"images": images_to_uint8(generator(finite_noise(z), training=False))}
 
         return {"serving_default": generate}
 

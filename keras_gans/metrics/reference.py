@@ -6,11 +6,17 @@ Not Inception: no weights to download, seconds to train on a CPU, and its featur
 
 import os
 import pathlib
+import sys
+import zipfile
 
 import keras
 
 from keras_gans.data import DataError, load_dataset
 from keras_gans.data.core import MissingSplitError
+
+# What loading a truncated, corrupt or foreign .keras file raises (keras says "File not found"
+# for a file that is not a whole zip).
+_UNREADABLE = (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile)
 
 
 def cache_dir():
@@ -32,12 +38,15 @@ def build_classifier(image_shape, num_classes):
 
 
 def reference_classifier(data, image_size=None, channels=None, epochs=None, verbose=0):
-    """The cached classifier for `data` at this size, trained on its train split if missing."""
+    """The cached classifier for `data` at this size, trained on its train split if missing or unreadable."""
     train = load_dataset(data, image_size, batch_size=128, channels=channels, with_labels=True, split="train", seed=0)
     size, _, depth = train.image_shape
     path = cache_dir() / f"{data.replace('/', '_').replace(':', '_')}-{size}px-{depth}ch.keras"
     if path.exists():
-        return keras.models.load_model(path)
+        try:
+            return keras.models.load_model(path)
+        except _UNREADABLE:  # a cache is rebuilt, not a reason to fail until someone deletes it
+            print(f"cached classifier {path} is truncated or corrupt; training it again", file=sys.stderr)
     classifier = build_classifier(train.image_shape, train.num_classes)
     classifier.compile(
         keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]

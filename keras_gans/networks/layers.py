@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_gans.errors import UsageError
+from keras_gans.errors import ImageSizeError
 
 
 # Radford et al. initialise every weight from N(0, 0.02) and BatchNorm's scale from N(1, 0.02).
@@ -92,7 +92,7 @@ def upsampling_plan(image_size, bases=(4, 7, 5, 3)):
         doublings = math.log2(image_size / base) if image_size >= base else -1
         if doublings >= 1 and doublings == int(doublings):
             return base, int(doublings)
-    raise UsageError(
+    raise ImageSizeError(
         f"image size {image_size} cannot be built by a stride-2 network; use a size such as "
         "28, 32, 56, 64 or 128 (a power of two times 4 or 7)"
     )

@@ -9,7 +9,7 @@ image only.
 
 import keras
 
-from keras_gans.errors import UsageError
+from keras_gans.errors import ImageSizeError
 from keras_gans.networks.layers import conv_init, instance_norm, output_logits
 
 
@@ -25,7 +25,7 @@ def build_patchgan_discriminator(image_shape, filters=64, downsamplings=None, na
         while downsamplings > 1 and size // 2**downsamplings < 4:
             downsamplings -= 1
     if size // 2**downsamplings < 4:
-        raise UsageError(
+        raise ImageSizeError(
             f"image size {size} is too small for a PatchGAN discriminator with "
             f"{downsamplings} stride-2 layers; use a larger image or fewer layers"
         )

@@ -11,7 +11,7 @@ norm (`StyleModulation`), so one image can be translated in several ways (Almaha
 
 import keras
 
-from keras_gans.errors import UsageError
+from keras_gans.errors import ImageSizeError
 from keras_gans.networks.layers import ReflectionPadding2D, StyleModulation, conv_init, instance_norm, output_image
 
 
@@ -56,7 +56,7 @@ def build_resnet_generator(image_shape, filters=64, blocks=None, style_dim=0, na
     inputs are `[images, style]`, style of shape [batch, style_dim]."""
     size, _, channels = image_shape
     if size % 4:
-        raise UsageError(
+        raise ImageSizeError(
             f"image size {size} cannot be built by the ResNet generator; use a multiple of 4 such as 32, 64, 128 or 256"
         )
     blocks = resnet_blocks_for(size) if blocks is None else blocks

@@ -8,7 +8,7 @@ Instance norm everywhere except the first and the innermost layer (a 1x1 map has
 
 import keras
 
-from keras_gans.errors import UsageError
+from keras_gans.errors import ImageSizeError
 from keras_gans.networks.layers import conv_init, instance_norm, output_image
 
 MAX_DEPTH = 8  # 256 px -> 1x1, as pix2pix's unet_256
@@ -28,7 +28,7 @@ def build_unet_generator(image_shape, filters=64, depth=None, name="generator"):
     size, _, channels = image_shape
     depth = unet_depth_for(size) if depth is None else depth
     if depth < 2 or size % 2**depth:
-        raise UsageError(
+        raise ImageSizeError(
             f"image size {size} cannot be built by the U-Net generator; use a power of two such as 32, 64, 128 or 256"
         )
     images = keras.Input(image_shape, name="images")
