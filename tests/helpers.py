@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import keras
@@ -70,6 +71,17 @@ def run_cli(*args, cwd=None, timeout=300):
         timeout=timeout,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
+
+
+def run_main(capsys, *args):
+    """`run_cli` in this process (no TensorFlow start-up to pay again): the exit status and what
+    was printed, as `returncode`, `stdout` and `stderr`."""
+    from keras_gans.cli import main
+
+    capsys.readouterr()
+    status = main(list(args) if args and args[0] in ("generate", "evaluate", "translate") else ["train", *args])
+    printed = capsys.readouterr()
+    return types.SimpleNamespace(returncode=status, stdout=printed.out, stderr=printed.err)
 
 
 def assert_same_training(logs_a, logs_b, model_a, model_b, rtol=1e-4, atol=1e-5):

@@ -127,9 +127,21 @@ DAMAGES = {
 }
 
 
+@pytest.fixture(scope="module")
+def saved_pair(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pair")
+    two_checkpoints(folder)
+    return folder
+
+
+def copy_pair(saved_pair, path):
+    for name in ("latest.npz", "previous.npz"):
+        (path / name).write_bytes((saved_pair / name).read_bytes())
+
+
 @pytest.mark.parametrize("damage", DAMAGES, ids=list(DAMAGES))
-def test_a_damaged_latest_falls_back_to_previous_and_says_which(tmp_path, damage):
-    two_checkpoints(tmp_path)
+def test_a_damaged_latest_falls_back_to_previous_and_says_which(tmp_path, saved_pair, damage):
+    copy_pair(saved_pair, tmp_path)
     DAMAGES[damage](tmp_path / "latest.npz")
     said = []
     fresh = tiny_gan()
@@ -139,8 +151,8 @@ def test_a_damaged_latest_falls_back_to_previous_and_says_which(tmp_path, damage
     assert int(fresh.optimizers["g_optimizer"].iterations) == 1  # previous's state, not latest's
 
 
-def test_with_both_damaged_the_error_names_both_and_nothing_is_restored(tmp_path):
-    two_checkpoints(tmp_path)
+def test_with_both_damaged_the_error_names_both_and_nothing_is_restored(tmp_path, saved_pair):
+    copy_pair(saved_pair, tmp_path)
     DAMAGES["truncated"](tmp_path / "latest.npz")
     DAMAGES["a flipped byte"](tmp_path / "previous.npz")
     fresh = tiny_gan()

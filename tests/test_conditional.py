@@ -13,7 +13,7 @@ from helpers import (
     assert_updates_keep_to_their_networks,
     fit_single_and_mirrored,
     random_images,
-    run_cli,
+    run_main,
 )
 
 import keras_gans
@@ -195,7 +195,7 @@ def test_recipes_carry_the_papers_settings():
     assert [tuple(o.shape) for o in acgan.discriminator.outputs] == [(None, 1), (None, 10)]
 
 
-def test_cli_trains_exports_and_draws_one_class(tmp_path, monkeypatch):
+def test_cli_trains_exports_and_draws_one_class(tmp_path, monkeypatch, capsys):
     """`--method cgan` end to end: the SavedModel serves (z, label) and `generate --label`
     draws that class."""
     from PIL import Image
@@ -208,7 +208,7 @@ def test_cli_trains_exports_and_draws_one_class(tmp_path, monkeypatch):
         "d_filters: 8\nbatch_size: 8\nd_steps: 2\n"
     )
     run = tmp_path / "run"
-    result = run_cli("--config", str(recipe), "--epochs", "1", "--steps-per-epoch", "2", "--output", str(run))
+    result = run_main(capsys, "--config", str(recipe), "--epochs", "1", "--steps-per-epoch", "2", "--output", str(run))
     assert result.returncode == 0, result.stderr[-2000:]
     served = tf.saved_model.load(str(run / "export" / "generator")).signatures["serving_default"]
     inputs = served.structured_input_signature[1]
@@ -221,17 +221,19 @@ def test_cli_trains_exports_and_draws_one_class(tmp_path, monkeypatch):
     )["images"].numpy()
     np.testing.assert_array_equal(fours, again)
 
-    result = run_cli("generate", "--model", str(run), "--label", "3", "-n", "4", "--out", str(tmp_path / "threes.png"))
+    result = run_main(
+        capsys, "generate", "--model", str(run), "--label", "3", "-n", "4", "--out", str(tmp_path / "threes.png")
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert Image.open(tmp_path / "threes.png").size == (2 * 17 - 1, 2 * 17 - 1)
 
-    result = run_cli("generate", "--model", str(run), "--label", "10", "--out", str(tmp_path / "x.png"))
+    result = run_main(capsys, "generate", "--model", str(run), "--label", "10", "--out", str(tmp_path / "x.png"))
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.strip().splitlines() == ["error: labels must lie in 0..9, got 10..10"]
     assert not (tmp_path / "x.png").exists()
 
     monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
-    result = run_cli("evaluate", "--model", str(run), "-n", "200")
+    result = run_main(capsys, "evaluate", "--model", str(run), "-n", "200")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "samples drawn per class: label kept" in result.stdout, result.stdout
 

@@ -244,3 +244,11 @@ def test_an_exported_generator_refuses_non_finite_noise(dcgan_run):
     z[1, 0] = np.nan
     with pytest.raises(tf.errors.InvalidArgumentError, match="z holds NaN or inf; pass finite noise"):
         serve(z=tf.constant(z))
+
+
+def test_exports_and_checkpoints_are_as_readable_as_the_umask_makes_files(dcgan_run):
+    """mkdtemp's 0700 and mkstemp's 0600 would hide a run from a serving account."""
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (dcgan_run / "export" / "generator").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (dcgan_run / "checkpoints" / "latest.npz").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -12,7 +12,7 @@ from helpers import (
     assert_updates_keep_to_their_networks,
     fit_single_and_mirrored,
     random_images,
-    run_cli,
+    run_main,
 )
 
 import keras_gans
@@ -237,7 +237,7 @@ def test_keras_file_round_trip(tmp_path, networks):
 
 
 # ------------------------------------------------------------------------------ runs
-def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path):
+def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path, capsys):
     run = tmp_path / "run"
     args = [
         "--method",
@@ -259,11 +259,11 @@ def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path)
         "--output",
         str(run),
     ]
-    first = run_cli(*args, "--epochs", "1")
+    first = run_main(capsys, *args, "--epochs", "1")
     assert first.returncode == 0, first.stderr[-2000:]
     labelled = yaml.safe_load((run / "data.yaml").read_text())["labelled"]
     assert len(labelled) == 30
-    second = run_cli(*args, "--epochs", "2", "--resume")
+    second = run_main(capsys, *args, "--epochs", "2", "--resume")
     assert second.returncode == 0, second.stderr[-2000:]
     assert yaml.safe_load((run / "data.yaml").read_text())["labelled"] == labelled
     state = np.load(run / "checkpoints" / "latest.npz")
@@ -277,10 +277,10 @@ def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path)
     for export in ("generator", "classifier"):
         assert (run / "export" / export / "saved_model.pb").exists()
     # Another seed would keep other labels: resuming with it is refused, the record kept.
-    refused = run_cli(*args, "--epochs", "3", "--resume", "--seed", "5")
+    refused = run_main(capsys, *args, "--epochs", "3", "--resume", "--seed", "5")
     assert refused.returncode == 2 and "records other data" in refused.stderr
     assert yaml.safe_load((run / "data.yaml").read_text())["labelled"] == labelled
-    scored = run_cli("evaluate", "--model", str(run), "-n", "200")
+    scored = run_main(capsys, "evaluate", "--model", str(run), "-n", "200")
     assert scored.returncode == 0, scored.stderr[-2000:]
     assert "classifier on digits's test images: accuracy" in scored.stdout
 
