@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
-from helpers import assert_same_training, changed, fit_single_and_mirrored, random_images, run_cli, weights
+from helpers import assert_same_training, changed, fit_single_and_mirrored, random_images, run_main, weights
 
 import keras_gans
 from keras_gans.data import DataError, load_dataset
@@ -182,6 +182,21 @@ def test_the_generators_are_rewarded_for_keeping_the_source_label():
     assert logs["g_ab"] == pytest.approx(float(sgan.label_keeping_loss(logits, a[1])), rel=1e-4)
 
 
+def test_the_edge_term_is_reported_and_weighted_into_the_generators_objective():
+    from keras_gans.losses import edge_correlation_loss
+    from keras_gans.methods.cyclegan import CycleGAN
+
+    model = small_translator(pool_size=0, lambda_edges=2.0)
+    model.compile(**sgd(model, 0.0))
+    a, b = domains()
+    logs = model.train_on_batch(a, b, return_dict=True)
+    fake_b = model.generator_ab(a[0], training=True)
+    assert logs["edges_a"] == pytest.approx(float(edge_correlation_loss(a[0], fake_b)), rel=1e-4)
+    without_edges = float(CycleGAN.generator_loss(model, logs))
+    with_edges = without_edges + 2.0 * (logs["edges_a"] + logs["edges_b"])
+    assert float(model.generator_loss(logs)) == pytest.approx(with_edges, rel=1e-6)
+
+
 def test_mirrored_step_equals_single_device_step(two_replicas):
     """The replicas hold different numbers of labelled images: the class terms are still the
     global batch's means."""
@@ -227,7 +242,7 @@ def test_keras_file_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.translate(images, "b2a"), model.translate(images, "b2a"), atol=1e-5)
 
 
-def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path):
+def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path, capsys):
     run = tmp_path / "run"
     args = [
         "--method",
@@ -249,19 +264,19 @@ def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path)
         "--output",
         str(run),
     ]
-    first = run_cli(*args, "--epochs", "1")
+    first = run_main(capsys, *args, "--epochs", "1")
     assert first.returncode == 0, first.stderr[-2000:]
     record = yaml.safe_load((run / "data.yaml").read_text())
     assert len(record["labelled_a"]) == len(record["labelled_b"]) == 20
-    second = run_cli(*args, "--epochs", "2", "--resume")
+    second = run_main(capsys, *args, "--epochs", "2", "--resume")
     assert second.returncode == 0, second.stderr[-2000:]
     assert yaml.safe_load((run / "data.yaml").read_text()) == record
     state = np.load(run / "checkpoints" / "latest.npz")
     iterations = sorted(int(state[key]) for key in state.files if key.endswith("_optimizer/00000"))
     assert iterations == [6, 6, 6, 6]  # every optimizer went on from the first run's 3 steps
-    refused = run_cli(*args, "--epochs", "3", "--resume", "--seed", "5")
+    refused = run_main(capsys, *args, "--epochs", "3", "--resume", "--seed", "5")
     assert refused.returncode == 2 and "records other data" in refused.stderr
-    scored = run_cli("evaluate", "--model", str(run), "-n", "200")
+    scored = run_main(capsys, "evaluate", "--model", str(run), "-n", "200")
     assert scored.returncode == 0, scored.stderr[-2000:]
     assert "a2b: label kept" in scored.stdout and "b2a: label kept" in scored.stdout
 

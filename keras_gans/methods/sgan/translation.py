@@ -8,7 +8,7 @@ source's class, so a 3 must come out a 3. One train step:
         -log p_b(y_a | fake_b) - log p_a(y_b | fake_a)      (N+1)-class cross-entropy, where
                                                              -log p(y|x) = CE_N(l(x), y) - log D(x);
                                                              an unlabelled source gives -log D only
-        + CycleGAN's cycle and identity terms
+        + CycleGAN's cycle and identity terms (+ lambda_edges x its edge terms)
     update D_a on CE_N(l(a), y_a) over labelled a + 1/2 (-log D_a(a) - log(1 - D_a(pool_a(fake_a))))
     and D_b likewise
 
@@ -27,7 +27,7 @@ from keras_gans.data import DataError, load_dataset
 from keras_gans.data.sources import UNPAIRED_IMAGE_SIZE, check_same_classes, domain_names
 from keras_gans.methods.base import training_options
 from keras_gans.methods.cyclegan import CycleGAN, CycleGANOptions
-from keras_gans.methods.extended_cyclegan import TRANSLATORS
+from keras_gans.methods.extended_cyclegan import TRANSLATORS, EdgeOptions, edge_terms
 from keras_gans.methods.sgan.classifier import (
     UNLABELLED,
     ClassifierOptions,
@@ -47,7 +47,7 @@ from keras_gans.options import ConfigError
 
 
 @dataclasses.dataclass
-class TranslationOptions(ClassifierOptions, CycleGANOptions):
+class TranslationOptions(ClassifierOptions, EdgeOptions, CycleGANOptions):
     pass
 
 
@@ -106,10 +106,20 @@ class LabelKeepingCycleGAN(CycleGAN):
     ):
         super().__init__(generator_ab, generator_ba, discriminator_a, discriminator_b, seed=seed, name=name, **options)
         self.num_classes = int(num_classes)
+        self.lambda_edges = float(self.resolve_options(options)["lambda_edges"])
 
     @classmethod
     def reported_metrics(cls, options):
-        return (*super().reported_metrics(options), "kept_ab", "kept_ba")
+        edges = ("edges_a", "edges_b") if options["lambda_edges"] else ()
+        return (*super().reported_metrics(options), *edges, "kept_ab", "kept_ba")
+
+    def generator_loss(self, terms):
+        """CycleGAN's objective (with the label-keeping adversarial terms), plus lambda_edges x
+        the edge terms."""
+        loss = super().generator_loss(terms)
+        if self.lambda_edges:
+            loss = loss + self.lambda_edges * (terms["edges_a"] + terms["edges_b"])
+        return loss
 
     @property
     def plot_panels(self):
@@ -176,6 +186,8 @@ class LabelKeepingCycleGAN(CycleGAN):
             }
             terms.update(self.cycle_terms("a", self.generator_ba, fake_b, real_a))
             terms.update(self.cycle_terms("b", self.generator_ab, fake_a, real_b))
+            if self.lambda_edges:
+                terms.update(edge_terms(real_a, real_b, fake_a, fake_b))
             first = self.optimizers[self.generator_optimizers[0]]
             scaled = self.scale_loss(self.generator_loss(terms), first)
         self.apply_joint_gradients(tape, scaled, self.generator_optimizers)
