@@ -184,3 +184,28 @@ def test_a_second_training_of_the_same_folder_is_refused_while_the_first_runs(tm
         first.wait()
     # The kernel dropped the killed holder's lock: --resume goes on.
     assert train(*args, "--resume") == 0
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from keras_gans import checkpoint
+
+    run = tmp_path / "run"
+    args = [*DIVERGING[:6], "--steps-per-epoch", "2", "--output", str(run)]
+    assert train(*args, "--epochs", "1") == 0
+    good = (run / "checkpoints" / "latest.npz").read_bytes()
+
+    def full(file, **arrays):
+        file.write(b"PK")  # part of the file made it to disk
+        raise OSError(errno.ENOSPC, "No space left on device", str(run / "checkpoints" / "x.npz"))
+
+    monkeypatch.setattr(checkpoint.np, "savez", full)
+    capsys.readouterr()
+    assert train(*args, "--epochs", "2", "--resume") == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: no space left on the device writing {run / 'checkpoints' / 'x.npz'}; free some space and rerun "
+        "with --resume (the last checkpoint is kept)"
+    )
+    assert (run / "checkpoints" / "latest.npz").read_bytes() == good
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["latest.npz", "previous.npz"]  # no partial file
