@@ -213,7 +213,7 @@ def _train_in(run_dir, config, strategy, resume, verbose):
     for attempt in range(MAX_LEARNING_RATE_HALVINGS + 1):
         with strategy.scope():
             model = build_model(config, data)
-        initial_epoch = _restore(model, checkpoints, config) if resume or attempt else 0
+        initial_epoch = _restore(model, checkpoints) if resume or attempt else 0
         if resume and not attempt:
             print(f"resumed {run_dir} after epoch {initial_epoch} of {config.epochs}", flush=True)
         _announce_holder(run_dir)
@@ -283,7 +283,7 @@ def _data_after(dataset, epochs_done, steps_per_epoch):
     return dataset
 
 
-def _restore(model, checkpoints, config):
+def _restore(model, checkpoints):
     """The finished epochs of the run's last whole checkpoint (0 before the first), restored into
     `model`. The learning rates stay the config's: what config.yaml records is what runs."""
     if latest_checkpoint(checkpoints) is None:  # killed before its first checkpoint was written
