@@ -1,5 +1,6 @@
 """keras-gans: GANs as keras.Models trained with plain `fit`."""
 
+import importlib
 import os
 import sys
 
@@ -28,25 +29,55 @@ def _mute_native_stderr(action):
         os.close(saved)
 
 
-if "tensorflow" not in sys.modules:
-    _mute_native_stderr(lambda: __import__("tensorflow"))
+def _import_tensorflow():
+    """TensorFlow, imported with its native start-up notices muted."""
+    if "tensorflow" not in sys.modules:
+        _mute_native_stderr(lambda: importlib.import_module("tensorflow"))
+    return sys.modules["tensorflow"]
 
-from keras_gans import callbacks, data, losses, metrics, networks  # noqa: E402
-from keras_gans.export import export_generator  # noqa: E402
-from keras_gans.methods import (  # noqa: E402
-    ACGAN,
-    GAN,
-    WGAN,
-    WGANGP,
-    AdversarialModel,
-    ConditionalGAN,
-    CycleGAN,
-    ExtendedCycleGAN,
-    LabelKeepingCycleGAN,
-    SemiSupervisedGAN,
-    build,
+
+# The API loads on first use, with TensorFlow imported quietly first: `import keras_gans` and the
+# command line's --help (which `python -m keras_gans` reaches through this package) cost no
+# TensorFlow start-up. Modules that do not need TensorFlow load without it.
+_METHODS_API = (
+    "ACGAN",
+    "GAN",
+    "WGAN",
+    "WGANGP",
+    "AdversarialModel",
+    "ConditionalGAN",
+    "CycleGAN",
+    "ExtendedCycleGAN",
+    "LabelKeepingCycleGAN",
+    "SemiSupervisedGAN",
+    "build",
 )
-from keras_gans.run import train  # noqa: E402
+_LAZY = {
+    **dict.fromkeys(_METHODS_API, "keras_gans.methods"),
+    "export_generator": "keras_gans.export",
+    "train": "keras_gans.run",
+}
+_HEAVY_MODULES = ("callbacks", "checkpoint", "data", "export", "losses", "methods", "metrics", "networks", "run")
+_LIGHT_MODULES = ("cli", "config", "errors", "options", "recipes")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        _import_tensorflow()
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _HEAVY_MODULES or name in _LIGHT_MODULES:
+        if name in _HEAVY_MODULES:
+            _import_tensorflow()
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})
+
 
 __version__ = "0.1.0"
 __all__ = [

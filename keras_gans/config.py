@@ -14,7 +14,6 @@ import os
 import yaml
 
 from keras_gans import recipes
-from keras_gans.methods.registry import get_method, methods_with_option
 from keras_gans.options import RENAMED, ConfigError, fields, option, validate
 
 # Larger images than any shipped recipe by far (CycleGAN's 256): a mistyped size is refused before
@@ -84,11 +83,19 @@ def _data_label(data):
     return "-".join(parts).replace(":", "-").replace("/", "-")
 
 
+def _registry():
+    """The method registry, imported when a config is checked rather than with this module: it
+    loads TensorFlow, which reading recipes and the command line's --help never need."""
+    from keras_gans.methods import registry
+
+    return registry
+
+
 def _refuse_key(key, method, source):
     """The one-line error for a key that is not one of `method`'s or a run's."""
     if key in RENAMED:
         raise ConfigError(f"config key {key!r} in {source} is now called {RENAMED[key]!r}; rename it")
-    owners = methods_with_option(key)
+    owners = _registry().methods_with_option(key)
     if owners:
         raise ConfigError(
             f"config key {key!r} does not apply to method {method.name!r} (it is "
@@ -107,7 +114,7 @@ def from_values(values, source="config"):
         raise ConfigError(f"{source} must be a mapping of keys to values")
     values = {key: value for key, value in values.items() if value is not None}
     run = validate(TrainConfig, {k: v for k, v in values.items() if k in RUN_KEYS})
-    method = get_method(run.get("method", TrainConfig.method))
+    method = _registry().get_method(run.get("method", TrainConfig.method))
     for key in values:
         if key not in RUN_KEYS and key not in method.option_names():
             _refuse_key(key, method, source)

@@ -87,10 +87,33 @@ def validate(options_class, values):
     return {key: coerce(declared[key], hints[key], value) for key, value in values.items() if key in declared}
 
 
-def describe(field):
-    """The help line of a field: its help, its default and where the default comes from."""
-    text = field.metadata.get("help", "")
-    default = field.default
-    text += f" (default {'none' if default is None else default}"
-    source = field.metadata.get("source")
-    return text + (f"; {source})" if source else ")")
+def declared(options_class):
+    """The fields an options dataclass declares with `option`, as plain data in declaration order:
+    `key`, `types` (their names, "null" for None), `default`, `help`, `source` and `choices`.
+    The command line makes its flags and their help from these, and keras_gans/cli_flags.json
+    keeps them for a --help that needs no TensorFlow."""
+    hints = typing.get_type_hints(options_class)
+    specs = []
+    for key, field in fields(options_class).items():
+        if "help" not in field.metadata:
+            continue
+        choices = field.metadata.get("choices")
+        specs.append(
+            {
+                "key": key,
+                "types": ["null" if t is type(None) else t.__name__ for t in _allowed_types(hints[key])],
+                "default": field.default,
+                "help": field.metadata["help"],
+                "source": field.metadata.get("source"),
+                "choices": list(choices) if choices else None,
+            }
+        )
+    return specs
+
+
+def describe(spec):
+    """The help line of a declared field (one of `declared`'s): its help, its default and where
+    the default comes from."""
+    default = spec["default"]
+    text = f"{spec['help']} (default {'none' if default is None else default}"
+    return text + (f"; {spec['source']})" if spec["source"] else ")")
