@@ -160,7 +160,7 @@ def mixed_folder(tmp_path):
 
 
 def test_folder_skips_corrupt_files_with_a_warning(mixed_folder):
-    with pytest.warns(UserWarning, match="skipped 1 unreadable images in"):
+    with pytest.warns(UserWarning, match="skipped 1 unreadable image in"):
         data = load_dataset(f"folder:{mixed_folder}", 16, batch_size=2, seed=0)
     assert data.num_examples == 4 and data.num_classes is None and data.image_shape == (16, 16, 3)
     (images,) = to_numpy(first(data.dataset))

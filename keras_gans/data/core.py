@@ -15,6 +15,10 @@ class DataError(UsageError):
     """A data problem the user can fix; the message is one line naming the problem and the fix."""
 
 
+class UnlabelledError(DataError):
+    """Labels were asked of a source that has none."""
+
+
 class MissingSplitError(DataError):
     """The data exists but has no such split: callers may fall back to another split, which
     they must not do for data that could not be read at all."""

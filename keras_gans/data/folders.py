@@ -40,7 +40,8 @@ def load_folder(path, split, image_size):
     if kept == 0:
         raise _no_readable_image(path, len(files))
     if kept < len(files):
-        warnings.warn(f"skipped {len(files) - kept} unreadable images in {path}", stacklevel=2)
+        skipped = len(files) - kept
+        warnings.warn(f"skipped {skipped} unreadable image{'s' if skipped > 1 else ''} in {path}", stacklevel=2)
     return Examples(dataset, kept, 3, size, class_names, in_memory)
 
 

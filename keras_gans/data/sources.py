@@ -78,7 +78,7 @@ def load_dataset(
     check_augmentation(augment)
     examples = _examples(name, split, image_size)
     if with_labels and examples.class_names is None:
-        raise DataError(
+        raise core.UnlabelledError(
             f"dataset '{name}' has no labels; use a folder with one sub-folder per class, "
             "or a labelled dataset such as mnist"
         )

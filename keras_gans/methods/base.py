@@ -4,7 +4,8 @@ A method is an `AdversarialModel` that declares, rather than leaves to be probed
 - its players (`players`): each network, the optimizer that trains it and its side
   (generator or discriminator), which decides the learning rate it gets;
 - what it reports (`metric_names`) and what each history plot shows (`plot_panels`);
-- the data it trains on (`training_data`, from `takes_labels`, `unpaired`, `batches_per_step`);
+- the data it trains on (`training_data`, from `takes_labels`, `unpaired`, `batches_per_step`),
+  and the layout `fit` checks a user's data against (`batch_layout`);
 - what it previews (`preview_rows`) and serves (`exports`: by default one SavedModel, the
   generator, of `export_networks`, `serving_signatures` and `export_constants`).
 
@@ -13,13 +14,15 @@ gradients (the TF trainer sums replica gradients), each replica draws its own sl
 batch's noise, and mixed precision wraps each optimizer in its own LossScaleOptimizer.
 """
 
+import contextlib
 import dataclasses
 
 import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gans.data import load_dataset, load_unpaired
+from keras_gans.data import checks, load_dataset, load_unpaired
+from keras_gans.data.core import DataError
 from keras_gans.data.sources import UNPAIRED_IMAGE_SIZE
 from keras_gans.options import RENAMED, ConfigError, option, validate
 
@@ -124,6 +127,19 @@ def update_moving_average(average, network, step, decay):
             mean.assign(decay * mean + (1.0 - decay) * ops.cast(weight, mean.dtype))
 
 
+@contextlib.contextmanager
+def state_restored(*networks):
+    """Sets every non-trainable variable of `networks` (BatchNorm's moving statistics, the noise
+    layers' seed states) back as it was after the body: networks called with training=True for a
+    picture leave training to go on exactly as it would have."""
+    saved = [(variable, variable.numpy()) for network in networks for variable in network.non_trainable_variables]
+    try:
+        yield
+    finally:
+        for variable, value in saved:
+            variable.assign(value)
+
+
 class AdversarialModel(keras.Model):
     """Base of every method: players, each trained by its own optimizer.
 
@@ -182,6 +198,12 @@ class AdversarialModel(keras.Model):
             augment=augment,
         )
 
+    @property
+    def batch_layout(self):
+        """What a batch holds, as data.checks' IMAGES and LABELS nested in tuples."""
+        one = (checks.IMAGES, checks.LABELS) if self.takes_labels else checks.IMAGES
+        return (one, one) if self.unpaired else one
+
     # ----------------------------------------------------------------- the contract
     @property
     def players(self):
@@ -196,6 +218,28 @@ class AdversarialModel(keras.Model):
     def preview_rows(self, seed=0):
         """The sample grid as (rows, columns, H, W, C) images in [-1, 1]."""
         raise NotImplementedError
+
+    # The pictures' hooks (keras_gans.callbacks): real images the run does not train on, read by
+    # the run (callbacks.read_held_out, held_out_count per domain; None: the method's fallback);
+    # a name per preview row for the grid's margin (None: unnamed); the x-axis of D's outputs.
+    held_out = None
+    held_out_count = 64
+    preview_row_names = None
+    discriminator_output_label = "D's output"
+
+    def discriminator_outputs(self, seed=0):
+        """{name: (D's outputs on real images, on generated ones)} as flat numpy arrays, for the
+        histograms of callbacks.DiscriminatorOutputs; None where the method has none. The real
+        images are `held_out`, the generated ones come from numpy noise of `seed`. Networks run
+        in inference mode, or where batch statistics matter (BatchNorm) as in a train step and
+        then `state_restored`: no variable or random state of training may change."""
+        return None
+
+    @property
+    def generator_objective(self):
+        """{term: {metric: weight}}: the generators' objective as a weighted sum of reported
+        metrics, for the plot of each term's weighted share; {} where it is a single term."""
+        return {}
 
     @property
     def export_networks(self):
@@ -217,6 +261,60 @@ class AdversarialModel(keras.Model):
     def schedule_callbacks(self, epochs):
         """Callbacks the method's recipe needs over a run of `epochs` (learning-rate decay, say)."""
         return []
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """Keras' fit, refusing data this model cannot train on with a one-line DataError that
+        names the fix (data.checks): the element's structure, dtypes and image shape before
+        training starts, each batch's values before it trains. Arrays given to a model that
+        makes several discriminator updates per step (WGAN's d_steps) are batched by
+        d_steps x batch_size here, so `batch_size` means one update's batch as elsewhere."""
+        name = type(self).__name__
+        steps = type(self).batches_per_step(self)  # a model holds its training options as attributes
+        given = dict(layout=self.batch_layout, model_name=name, num_classes=getattr(self, "num_classes", None))
+        if isinstance(x, tf.data.Dataset):
+            if y is not None:
+                raise DataError(f"{name}.fit got a dataset and y; a dataset's elements carry the labels")
+            checks.check_spec(
+                x.element_spec,
+                given["layout"],
+                model_name=name,
+                image_shape=self.network_image_shape(),
+                batches_per_step=steps,
+            )
+            x = checks.checked_values(x, batches_per_step=steps, **given)
+            kwargs.setdefault("shuffle", False)  # the pipeline shuffles; fit would only warn it cannot
+        elif isinstance(x, (list, tuple)) or hasattr(x, "__array__"):
+            arrays = x if y is None else (x, y)
+            checks.check_spec(
+                checks.spec_of_arrays(arrays), given["layout"], model_name=name, image_shape=self.network_image_shape()
+            )
+            try:
+                checks.checked_arrays(arrays, **given)
+            except tf.errors.InvalidArgumentError as error:
+                raise DataError(checks.fit_refusal(error)) from None
+            if steps > 1:
+                x, y, batch_size = (
+                    checks.array_steps(arrays, batch_size or 32, steps, kwargs.get("shuffle", True), self.seed),
+                    None,
+                    None,
+                )
+                kwargs["shuffle"] = False
+        try:
+            return super().fit(x, y, batch_size=batch_size, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            refusal = checks.fit_refusal(error)
+            if refusal is None:
+                raise
+            raise DataError(refusal) from None
+
+    def network_image_shape(self):
+        """(H, W, C) of the images the first discriminator takes, or None if it does not say."""
+        for player in self.players.values():
+            if player.side == DISCRIMINATOR:
+                inputs = getattr(player.network, "inputs", None)
+                return tuple(inputs[0].shape[1:]) if inputs else None
+        return None
 
     # ----------------------------------------------------------------- compile and config
     def get_config(self):

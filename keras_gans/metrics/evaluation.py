@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 
 from keras_gans.data import DataError
+from keras_gans.data.core import UnlabelledError
 from keras_gans.data.sources import PAIRS, domain_names
 from keras_gans.errors import UsageError
 from keras_gans.export import (
@@ -105,7 +106,13 @@ def score_translation(path, spec, direction, n=2000):
     names = _domain_names(spec)
     source, target = names if direction == "a2b" else names[::-1]
     serve, (size, _, channels) = load_translation(path, direction)
-    images, labels = real_images(source, size, channels, n=n)
+    try:
+        images, labels = real_images(source, size, channels, n=n)
+    except UnlabelledError:
+        raise UsageError(
+            f"{spec} holds no classes, so there is no label to keep and nothing for evaluate to score; "
+            "judge its translations in the run's samples/ folder"
+        ) from None
     translated = np.concatenate(
         [
             serve(images=images_to_uint8(images[start : start + 500]))["images"].numpy()

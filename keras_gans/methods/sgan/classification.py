@@ -19,7 +19,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gans import networks
-from keras_gans.data import load_dataset
+from keras_gans.data import checks, load_dataset
 from keras_gans.methods.base import AdversarialModel, Export, frozen_copy, training_options, update_moving_average
 from keras_gans.methods.gan import NoiseToImage
 from keras_gans.methods.sgan.classifier import (
@@ -195,6 +195,7 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
 
     Options = ClassificationOptions
     takes_labels = True
+    batch_layout = ((checks.IMAGES, checks.LABELS), checks.IMAGES)
     network_arguments = {"generator": "generator", "classifier": "discriminator"}
 
     def __init__(self, generator, classifier, num_classes, seed=None, name=None, **options):
@@ -239,6 +240,22 @@ class SemiSupervisedGAN(NoiseToImage, AdversarialModel):
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
+
+    discriminator_output_label = "D(x) = P(real)"
+
+    def discriminator_outputs(self, seed=0):
+        """D(x) = P(real), in inference mode, of the held-out images and of the trained
+        generator's images from numpy noise of `seed`."""
+        if self.held_out is None:
+            return None
+        real = self.held_out.images[0]
+        fake = self.generator(self.latent_noise(len(real), seed), training=False)
+
+        def real_probability(images):
+            logits = ops.cast(self.discriminator(images, training=False)[0], "float32")
+            return ops.convert_to_numpy(ops.sigmoid(ops.logsumexp(logits, axis=1)))
+
+        return {"D": (real_probability(real), real_probability(fake))}
 
     # ----------------------------------------------------------------- the update
     def train_step(self, data):

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_gans.data import DataError, load_dataset
+from keras_gans.data import DataError, checks, load_dataset
 from keras_gans.data.sources import UNPAIRED_IMAGE_SIZE, check_same_classes, domain_names
 from keras_gans.methods.base import training_options
 from keras_gans.methods.cyclegan import CycleGAN, CycleGANOptions
@@ -100,6 +100,7 @@ class LabelKeepingCycleGAN(CycleGAN):
 
     Options = TranslationOptions
     takes_labels = True
+    batch_layout = ((checks.IMAGES, checks.LABELS_OR_UNKNOWN),) * 2
 
     def __init__(
         self, generator_ab, generator_ba, discriminator_a, discriminator_b, num_classes, seed=None, name=None, **options
@@ -121,16 +122,29 @@ class LabelKeepingCycleGAN(CycleGAN):
             loss = loss + self.lambda_edges * (terms["edges_a"] + terms["edges_b"])
         return loss
 
+    adversarial_loss_name = "(N+1)-class cross-entropy"
+    discriminator_output_label = "D(x) = P(real)"
+
     @property
     def plot_panels(self):
-        adversarial = ("d_a", "d_b", "g_ab", "g_ba")
         kept = ("kept_ab", "kept_ba")
-        terms = tuple(n for n in self.metric_names if n not in adversarial + kept)
         return {
-            "losses": ("(N+1)-class cross-entropy", adversarial),
-            "terms": ("unweighted term", terms),
+            **super().plot_panels,
             "kept": ("share of labelled translations D reads as their source's class", kept),
         }
+
+    @property
+    def generator_objective(self):
+        """CycleGAN's terms (the adversarial ones label-keeping), plus lambda_edges x the edge terms."""
+        objective = dict(super().generator_objective)
+        if self.lambda_edges:
+            objective[f"{self.lambda_edges:g} x edges"] = {"edges_a": self.lambda_edges, "edges_b": self.lambda_edges}
+        return objective
+
+    def judge(self, discriminator, images):
+        """D(x) = P(real) of each image, from its class logits, in inference mode."""
+        logits = ops.cast(discriminator(images, training=False)[0], "float32")
+        return ops.convert_to_numpy(ops.sigmoid(ops.logsumexp(logits, axis=1)))
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
