@@ -1,6 +1,8 @@
-"""Keras callbacks that make a run watchable and resumable: sample grids, checkpoints, plots."""
+"""Keras callbacks that make a run watchable and resumable: sample grids, checkpoints, plots,
+and the distributions of D's outputs."""
 
 import csv
+import dataclasses
 import os
 import sys
 
@@ -8,9 +10,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
-from PIL import Image
+from matplotlib.ticker import MaxNLocator
+from PIL import Image, ImageDraw, ImageFont
 
 from keras_gans.checkpoint import non_finite_state, save_training_state
+from keras_gans.data import DataError, load_dataset, load_unpaired
+from keras_gans.data.sources import domain_names
+
+MIN_CELL_PIXELS = 64  # a saved grid's cells are upscaled to at least this, so a digit reads at a glance
 
 
 def to_uint8(images):
@@ -18,13 +25,27 @@ def to_uint8(images):
     return np.clip(np.rint((np.nan_to_num(np.asarray(images), nan=-1.0) + 1.0) * 127.5), 0, 255).astype("uint8")
 
 
-def tile(rows):
+def grid_scale(height, width, min_cell=MIN_CELL_PIXELS):
+    """The smallest integer factor that makes an H x W cell at least `min_cell` pixels a side."""
+    return max(1, -(-min_cell // min(height, width)))
+
+
+def gutter_width(scale):
+    """The grey lines between a grid's cells: 1 pixel at the images' own size, 2 upscaled."""
+    return 1 if scale == 1 else 2
+
+
+def tile(rows, scale=1):
     """(rows, cols, H, W, C) images (uint8, or floats in [-1, 1]) to one uint8 picture with a
-    1-pixel grey gutter, so neighbouring samples can be told apart."""
+    grey gutter (`gutter_width`), so neighbouring samples can be told apart; each image
+    upscaled `scale` times by repeating its pixels (nearest neighbour: no invented detail, and a
+    PNG of repeated pixels stays small)."""
     rows = np.asarray(rows)
     rows = rows if rows.dtype == np.uint8 else to_uint8(rows)
+    if scale > 1:
+        rows = np.repeat(np.repeat(rows, scale, axis=2), scale, axis=3)
     n_rows, n_cols, height, width, channels = rows.shape
-    gutter = 1
+    gutter = gutter_width(scale)
     grid = np.full(
         (n_rows * (height + gutter) - gutter, n_cols * (width + gutter) - gutter, channels), 128, dtype="uint8"
     )
@@ -33,6 +54,39 @@ def tile(rows):
             top, left = r * (height + gutter), c * (width + gutter)
             grid[top : top + height, left : left + width] = rows[r, c]
     return grid
+
+
+def label_rows(picture, names, row_height, gutter):
+    """`picture` (a `tile` of len(names) rows of `row_height` pixels) with a white left margin
+    naming each row in black; a name may hold a line break."""
+    font = ImageFont.load_default(size=max(10, min(16, row_height // 5)))
+    measure = ImageDraw.Draw(Image.new("L", (1, 1)))
+    boxes = [measure.multiline_textbbox((0, 0), name, font=font) for name in names]
+    pad = 6
+    margin = max(box[2] for box in boxes) + 2 * pad
+    mode = "L" if picture.shape[-1] == 1 else "RGB"
+    white, black = (255, 0) if mode == "L" else ((255, 255, 255), (0, 0, 0))
+    canvas = Image.new(mode, (margin + picture.shape[1], picture.shape[0]), white)
+    canvas.paste(Image.fromarray(picture.squeeze(-1) if mode == "L" else picture, mode), (margin, 0))
+    draw = ImageDraw.Draw(canvas)
+    for row, (name, box) in enumerate(zip(names, boxes)):
+        middle = row * (row_height + gutter) + row_height / 2
+        draw.multiline_text((pad, round(middle - (box[1] + box[3]) / 2)), name, fill=black, font=font)
+    labelled = np.asarray(canvas)
+    return labelled[..., None] if mode == "L" else labelled
+
+
+def preview_picture(model, seed=0, min_cell=MIN_CELL_PIXELS):
+    """The model's preview (`preview_rows`) as one uint8 picture: upscaled to cells of at least
+    `min_cell` pixels, rows named in a left margin when the model names them
+    (`preview_row_names`)."""
+    rows = np.asarray(model.preview_rows(seed=seed))
+    scale = grid_scale(*rows.shape[2:4], min_cell)
+    picture = tile(rows, scale)
+    names = model.preview_row_names
+    if names and len(names) == len(rows):
+        picture = label_rows(picture, names, rows.shape[2] * scale, gutter_width(scale))
+    return picture
 
 
 def save_png(picture, path):
@@ -50,9 +104,11 @@ def save_png(picture, path):
         raise
 
 
-class SampleGrid(keras.callbacks.Callback):
-    """Writes the model's preview (fixed noise, or the method's own rows) as
-    `directory/epoch_0001.png` after each epoch, and to TensorBoard when `log_dir` is given."""
+class EpochPicture(keras.callbacks.Callback):
+    """A picture of the model after each epoch, `directory/epoch_0001.png`, drawn with fixed
+    `seed`, and its TensorBoard summaries under `log_dir/<tensorboard_folder>` when given."""
+
+    tensorboard_folder = None
 
     def __init__(self, directory, seed=0, log_dir=None):
         super().__init__()
@@ -61,15 +117,152 @@ class SampleGrid(keras.callbacks.Callback):
         self.log_dir = log_dir
         self._writer = None
 
+    def path(self, epoch):
+        return os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png")
+
+    def summarise(self, write):
+        """Runs `write()` (tf.summary calls) into this callback's TensorBoard folder, if any."""
+        if not self.log_dir:
+            return
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, self.tensorboard_folder))
+        with self._writer.as_default():
+            write()
+        self._writer.flush()
+
+
+class SampleGrid(EpochPicture):
+    """The model's preview (fixed noise, or the method's own rows), upscaled and its rows named
+    (`preview_picture`)."""
+
+    tensorboard_folder = "samples"
+
     def on_epoch_end(self, epoch, logs=None):
-        picture = tile(self.model.preview_rows(seed=self.seed))
-        save_png(picture, os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"))
-        if self.log_dir:
-            if self._writer is None:
-                self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
-            with self._writer.as_default():
-                tf.summary.image("samples", picture[None], step=epoch + 1)
-            self._writer.flush()
+        picture = preview_picture(self.model, seed=self.seed)
+        save_png(picture, self.path(epoch))
+        self.summarise(lambda: tf.summary.image("samples", picture[None], step=epoch + 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldOut:
+    """Real images a run's pictures show (CycleGAN's preview) and D is judged on
+    (`DiscriminatorOutputs`): per domain, float32 images in [-1, 1] and int32 labels (or None).
+    `split` is where they come from: "test", or "train" where the data has none held out."""
+
+    images: tuple
+    labels: tuple
+    split: str
+
+
+def read_held_out(data, image_shape, model, count=None):
+    """A HeldOut of up to `count` (default `model.held_out_count`) images per domain of `data`
+    (as `model` trains on it: one domain, or two unpaired) at `image_shape`: the first of the
+    test split; a single source without one gives the first of its training split, which the run
+    trains on, and a pair without one gives None (CycleGAN then shows the first images it trained
+    on). Read apart from the training pipeline, in the data's own order or with a fixed seed:
+    no random state of training is drawn, and the training batches' order does not change."""
+    count = count or model.held_out_count
+    size, channels = image_shape[0], image_shape[-1]
+    for split in ("test",) if model.unpaired else ("test", "train"):
+        try:
+            domains = _first_examples(data, split, size, channels, count, model.unpaired, model.takes_labels)
+        except DataError:  # no such split
+            continue
+        return HeldOut(tuple(images for images, _ in domains), tuple(labels for _, labels in domains), split)
+    return None
+
+
+def _first_examples(data, split, size, channels, count, unpaired, with_labels):
+    """[(images, labels or None)] of each domain's first `count` examples of `split`."""
+    names = domain_names(data) if unpaired else (data,)
+    if names:
+        sources = [
+            load_dataset(name, size, 1, channels=channels, with_labels=with_labels, split=split, shuffle=False).dataset
+            for name in names
+        ]
+    else:  # a folder of trainA/ and testA/..., or a TFDS CycleGAN pair: always shuffled, here by a fixed seed
+        pairs = load_unpaired(data, size, 1, channels=channels, split=split, seed=0, with_labels=with_labels).dataset
+        sources = [pairs.map(lambda *domains, side=side: domains[side]) for side in (0, 1)]
+    domains = []
+    for source in sources:
+        elements = list(source.take(count).as_numpy_iterator())
+        if with_labels:
+            domains.append(tuple(np.concatenate(part) for part in zip(*elements)))
+        else:
+            domains.append((np.concatenate(elements), None))
+    return domains
+
+
+class DiscriminatorOutputs(EpochPicture):
+    """After each epoch, the distributions of D's outputs on real and on generated images (the
+    model's `discriminator_outputs`, on its held-out images and fixed noise): a histogram PNG
+    `directory/epoch_0001.png`, and histograms in TensorBoard when `log_dir` is given. Two
+    distributions that overlap mean D cannot tell the images apart; two that sit apart at the
+    ends, that D wins outright."""
+
+    tensorboard_folder = "d_outputs"
+
+    def on_epoch_end(self, epoch, logs=None):
+        outputs = self.model.discriminator_outputs(seed=self.seed)
+        if not outputs:
+            return
+        # A diverged epoch's NaN outputs are left out: DivergenceGuard reports the divergence.
+        outputs = {name: tuple(finite(values) for values in pair) for name, pair in outputs.items()}
+        real = getattr(self.model.held_out, "split", "train")
+        title = f"{run_name(self.directory)}: D's outputs after epoch {epoch + 1}"
+        plot_discriminator_outputs(
+            outputs,
+            self.path(epoch),
+            self.model.discriminator_output_label,
+            title=title,
+            real=f"real ({real})",
+        )
+
+        def histograms():
+            for name, (on_real, on_generated) in outputs.items():
+                tf.summary.histogram(f"{name}/real", on_real, step=epoch + 1)
+                tf.summary.histogram(f"{name}/generated", on_generated, step=epoch + 1)
+
+        self.summarise(histograms)
+
+
+def finite(values):
+    """The finite values of an array, flat, as float64."""
+    values = np.asarray(values, dtype="float64").ravel()
+    return values[np.isfinite(values)]
+
+
+def plot_discriminator_outputs(outputs, path, xlabel, title=None, real="real", bins=40):
+    """One panel per discriminator (`outputs`: {name: (outputs on real, on generated)}), the two
+    histograms overlaid on shared bins, their means in the legend; values that are not finite
+    are left out."""
+    figure = Figure(figsize=(7, 2.6 * len(outputs) + 0.6))
+    axes = figure.subplots(len(outputs), 1, squeeze=False)[:, 0]
+    for ax, (name, (on_real, on_generated)) in zip(axes, outputs.items()):
+        on_real, on_generated = finite(on_real), finite(on_generated)
+        edges = np.histogram_bin_edges(np.concatenate([on_real, on_generated]), bins=bins)
+        for values, label, color in ((on_real, real, "tab:blue"), (on_generated, "generated", "tab:orange")):
+            mean = f"mean {values.mean():.3g}" if len(values) else "no finite output"
+            ax.hist(values, bins=edges, alpha=0.55, color=color, label=f"{label}, {mean}")
+        ax.set_title(name, fontsize="medium")
+        ax.set_ylabel("count")
+        ax.legend(fontsize="small")
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel(xlabel)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    _save_figure(figure, path)
+
+
+def run_name(directory):
+    """The run's name for a plot title: the folder holding `directory` (runs/NAME/plots)."""
+    return os.path.basename(os.path.dirname(os.path.abspath(directory)))
+
+
+def _save_figure(figure, path):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    figure.savefig(path)
 
 
 class DivergenceGuard(keras.callbacks.Callback):
@@ -196,36 +389,96 @@ def read_history(path):
 
 class HistoryPlots(keras.callbacks.Callback):
     """Redraws one plot per panel the model declares (`plot_panels`: losses, D's scores, ...)
-    from the history CSV after each epoch, so a resumed run's plots cover the whole run."""
+    from the history CSV after each epoch, so a resumed run's plots cover the whole run; and, for
+    a generator objective of several weighted terms (`generator_objective`), `objective.png`
+    with each term's weighted share. `title` (default: the run folder's name) heads each plot."""
 
-    def __init__(self, history_path, directory):
+    def __init__(self, history_path, directory, title=None):
         super().__init__()
         self.history_path = history_path
         self.directory = directory
+        self.title = title
 
     def on_epoch_end(self, epoch, logs=None):
         rows = read_history(self.history_path)
         if rows:
-            plot_history(rows, self.directory, self.model.plot_panels)
+            title = self.title or run_name(self.directory)
+            plot_history(rows, self.directory, self.model.plot_panels, title=title)
+            objective = self.model.generator_objective
+            if len(objective) > 1:
+                plot_objective(rows, self.directory, objective, title=title)
 
 
-def plot_history(rows, directory, panels):
-    """`panels` maps a plot's name to (y label, metric names): one PNG each."""
-    os.makedirs(directory, exist_ok=True)
+def _series(rows, key):
+    """A metric's values by epoch; NaN where an epoch has none (a column added on resume)."""
+    return [float(row[key]) if row.get(key) not in (None, "") else float("nan") for row in rows]
+
+
+def _epoch_axis(axes):
+    axes.set_xlabel("epoch")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def plot_history(rows, directory, panels, title=None):
+    """`panels` maps a plot's name to (y label, metric names), or to a list of those, one panel
+    each, stacked on a shared epoch axis: one PNG per name."""
+    for filename, spec in panels.items():
+        _save_figure(history_figure(rows, spec, title), os.path.join(directory, f"{filename}.png"))
+
+
+def history_figure(rows, spec, title=None):
+    """The Figure of one plot of `plot_history` (`spec`: one panel or a list of panels)."""
     epochs = [int(row["epoch"]) for row in rows]
-    for filename, (ylabel, keys) in panels.items():
+    spec = spec if isinstance(spec, list) else [spec]
+    figure = Figure(figsize=(7, 1.2 + 2.6 * len(spec)))  # no pyplot: a notebook's backend stays as it was
+    axes = figure.subplots(len(spec), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (ylabel, keys) in zip(axes, spec):
         keys = [key for key in keys if key in rows[0]]
-        figure = Figure(figsize=(7, 4))  # no pyplot: a notebook's backend stays as it was
-        axes = figure.subplots()
         for key in keys:
-            axes.plot(epochs, [float(row[key]) for row in rows], marker=".", label=key)
-        axes.set_xlabel("epoch")
-        axes.set_ylabel(ylabel)
+            ax.plot(epochs, _series(rows, key), marker=".", label=key)
+        ax.set_ylabel(ylabel)
         if keys:
-            axes.legend()
-        axes.grid(alpha=0.3)
-        figure.tight_layout()
-        figure.savefig(os.path.join(directory, f"{filename}.png"))
+            ax.legend(fontsize="small", ncol=2 if len(keys) > 3 else 1)
+        ax.grid(alpha=0.3)
+    _epoch_axis(axes[-1])
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def weighted_terms(rows, objective):
+    """{term: its weighted contribution by epoch} from the history and `objective` ({term:
+    {metric: weight}}, the model's `generator_objective`); terms whose metrics were not logged
+    are left out."""
+    terms = {}
+    for term, weights in objective.items():
+        if all(key in rows[0] for key in weights):
+            terms[term] = np.sum([weight * np.asarray(_series(rows, key)) for key, weight in weights.items()], axis=0)
+    return terms
+
+
+def plot_objective(rows, directory, objective, title=None):
+    """`objective.png`: each term's weighted share of the generators' objective by epoch, and
+    their sum (the objective itself)."""
+    epochs = [int(row["epoch"]) for row in rows]
+    switched_on = {term: weights for term, weights in objective.items() if any(weights.values())}
+    terms = weighted_terms(rows, switched_on)
+    figure = Figure(figsize=(7, 4.2))
+    axes = figure.subplots()
+    for term, values in terms.items():
+        axes.plot(epochs, values, marker=".", label=term)
+    if terms:
+        axes.plot(epochs, np.sum(list(terms.values()), axis=0), "k--", label="objective (sum)")
+        axes.legend(fontsize="small", ncol=2)
+    axes.axhline(0.0, color="grey", linewidth=0.8)
+    axes.set_ylabel("weighted term of G's objective")
+    _epoch_axis(axes)
+    axes.grid(alpha=0.3)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    _save_figure(figure, os.path.join(directory, "objective.png"))
 
 
 def linear_decay_factor(epoch, epochs, constant_epochs):

@@ -1,10 +1,12 @@
 """A training run on disk: config -> data -> build -> compile -> fit -> export, in `runs/<name>/`.
 
-Layout: config.yaml, checkpoints/ (latest and previous), samples/epoch_0001.png, history.csv,
-plots/, logs/ (TensorBoard), export/generator/ (SavedModel). Everything that can fail on bad input
-(config, data, network shapes, resume) fails before the run folder is touched.
+Layout: config.yaml, checkpoints/ (latest and previous), samples/epoch_0001.png,
+d_outputs/epoch_0001.png, history.csv, plots/, logs/ (TensorBoard), export/generator/
+(SavedModel). Everything that can fail on bad input (config, data, network shapes, resume) fails
+before the run folder is touched.
 """
 
+import collections
 import contextlib
 import dataclasses
 import errno
@@ -27,6 +29,7 @@ from keras_gans.checkpoint import (
 from keras_gans.errors import ImageSizeError, UsageError
 from keras_gans.export import export_saved_model, remove_export_leftovers
 from keras_gans.methods.registry import compile_model, get_method
+from keras_gans.progress import ProgressLog, plural
 
 HOLDER = ".training-pid"
 MAX_LEARNING_RATE_HALVINGS = 3
@@ -214,6 +217,8 @@ def _train_in(run_dir, config, strategy, resume, verbose):
         with strategy.scope():
             model = build_model(config, data)
         initial_epoch = _restore(model, checkpoints) if resume or attempt else 0
+        if not attempt:
+            print(start_line(run_dir, config, data, strategy), flush=True)
         if resume and not attempt:
             print(f"resumed {run_dir} after epoch {initial_epoch} of {config.epochs}", flush=True)
         _announce_holder(run_dir)
@@ -240,8 +245,33 @@ def _train_in(run_dir, config, strategy, resume, verbose):
     return run_dir
 
 
+def steps_per_epoch(config, data):
+    """Train steps in an epoch, or None when the pipeline cannot count them ahead."""
+    if config.steps_per_epoch:
+        return config.steps_per_epoch
+    steps = int(data.dataset.cardinality())
+    return steps if steps > 0 else None
+
+
+def start_line(run_dir, config, data, strategy):
+    """What a run is about to do, in one line: where, on what, how long, on which devices."""
+    height, width, channels = data.image_shape
+    classes = f", {data.num_classes} classes" if data.num_classes else ""
+    steps = steps_per_epoch(config, data)
+    devices = collections.Counter(device.device_type for device in tf.config.list_logical_devices())
+    on = ", ".join(f"{count} {kind}" for kind, count in sorted(devices.items()) if kind in ("CPU", "GPU", "TPU"))
+    replicas = strategy.num_replicas_in_sync
+    spread = f"{type(strategy).__name__} over {replicas} replicas" if replicas > 1 else "one device"
+    return (
+        f"training {config.method} on {config.data}: {data.num_examples} images at {height}x{width}x{channels}"
+        f"{classes}; {steps or 'unknown'} steps of {config.batch_size} per epoch, {plural(config.epochs, 'epoch')}; "
+        f"{spread} ({on}); run folder {run_dir}"
+    )
+
+
 def _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose):
     history = os.path.join(run_dir, "history.csv")
+    model.held_out = gan_callbacks.read_held_out(config.data, data.image_shape, model)  # for the pictures
     callback_list = [
         guard,  # first: a diverged epoch is marked before anything records it
         gan_callbacks.CollapseWatch(events),
@@ -251,9 +281,14 @@ def _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose):
         gan_callbacks.HistoryCSV(history, resume_from_epoch=initial_epoch, events=events),
         gan_callbacks.TrainingCheckpoint(os.path.join(run_dir, "checkpoints"), guard),
         gan_callbacks.HistoryPlots(history, os.path.join(run_dir, "plots")),
+        gan_callbacks.DiscriminatorOutputs(os.path.join(run_dir, "d_outputs"), log_dir=os.path.join(run_dir, "logs")),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), write_graph=False),
         *model.schedule_callbacks(config.epochs),
     ]
+    if verbose is None:  # Keras' bar on a terminal; lines a log file can hold elsewhere
+        verbose = 1 if sys.stdout.isatty() else 0
+        if not verbose:
+            callback_list.append(ProgressLog(config.epochs, steps_per_epoch(config, data)))
     if initial_epoch < config.epochs:
         dataset = _data_after(data.dataset, initial_epoch, config.steps_per_epoch)
         # shuffle=False: the tf.data pipeline shuffles; fit would only warn that it cannot.
@@ -264,7 +299,7 @@ def _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose):
             shuffle=False,
             steps_per_epoch=config.steps_per_epoch,
             callbacks=callback_list,
-            verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+            verbose=verbose,
         )
 
 

@@ -26,6 +26,7 @@ ARTIFACTS = (
     "samples/epoch_0002.png",
     "plots/losses.png",
     "plots/scores.png",
+    "d_outputs/epoch_0001.png",
     "checkpoints/latest.npz",
     "export/generator/saved_model.pb",
 )

@@ -142,8 +142,11 @@ def test_the_cyclegan_method_builds_the_papers_model_unless_an_extra_term_is_on(
     assert list(paper.players) == ["g_ab_optimizer", "g_ba_optimizer", "d_a_optimizer", "d_b_optimizer"]
     assert paper.metric_names == PAPER_METRICS
     assert paper.plot_panels == {
-        "losses": ("least-squares loss", ("d_a", "d_b", "g_ab", "g_ba")),
-        "terms": ("unweighted term", ("cycle_a", "cycle_b", "identity_a", "identity_b")),
+        "losses": [
+            ("generators' least-squares loss", ("g_ab", "g_ba")),
+            ("discriminators' least-squares loss", ("d_a", "d_b")),
+        ],
+        "terms": [("cycle and identity (L1, unweighted)", ("cycle_a", "cycle_b", "identity_a", "identity_b"))],
     }
     logs = paper.train_on_batch(*domains(2), return_dict=True)
     assert sorted(logs) == sorted(PAPER_METRICS)  # keras hands the logs back sorted by name
@@ -153,7 +156,7 @@ def test_the_cyclegan_method_builds_the_papers_model_unless_an_extra_term_is_on(
     assert styled.style_encoder.outputs[0].shape[-1] == 2
     assert "g_style_optimizer" in styled.players and "g_style_optimizer" in styled.optimizers
     assert styled.metric_names == PAPER_METRICS + ("style", "diversity")
-    assert styled.plot_panels["terms"][1] == PAPER_METRICS[4:] + ("style", "diversity")
+    assert styled.plot_panels["terms"][1] == ("further terms (unweighted)", ("style", "diversity"))
 
     edges = build_small(lambda_edges=1.0)
     assert type(edges) is ExtendedCycleGAN and edges.style_encoder is None
@@ -545,8 +548,12 @@ def train_small(tmp_path, data, **options):
     assert cli.main(["train", "--config", str(recipe), "--output", str(run_dir)]) == 0
     for epoch in (1, 2):
         assert (run_dir / "samples" / f"epoch_{epoch:04d}.png").exists()
-    # the adversarial losses in one plot, the cycle and identity terms in another
-    assert sorted(path.name for path in (run_dir / "plots").glob("*.png")) == ["losses.png", "terms.png"]
+    # the adversarial losses in one plot, the cycle and identity terms in another, their weighted sum in a third
+    assert sorted(path.name for path in (run_dir / "plots").glob("*.png")) == [
+        "losses.png",
+        "objective.png",
+        "terms.png",
+    ]
     return run_dir
 
 

@@ -168,6 +168,11 @@ BAD_INPUTS = [
         [*TRANSLATE, "{tmp}/images", "{tmp}/clash/x.png", "--out", "{tmp}/out"],
         "error: {tmp}/images/x.png and {tmp}/clash/x.png would both be written to {tmp}/out/x.png; ",
     ),
+    (
+        ["evaluate", "--model", "{cyclegan}", "--data", "{tmp}/images,{tmp}/clash"],
+        "error: {tmp}/images,{tmp}/clash holds no classes, so there is no label to keep and nothing for evaluate "
+        "to score; judge its translations in the run's samples/ folder",
+    ),
     pytest.param(
         [*TRANSLATE, "{tmp}/images", "--out", "/proc/t"],
         "error: cannot write /proc/t/x.png (",
@@ -227,9 +232,10 @@ def test_a_corrupt_cached_classifier_is_trained_again(tmp_path, monkeypatch, cap
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"PK\x03\x04 cut short")
     classifier = reference_classifier("digits", 8, 1, epochs=1)
-    assert capsys.readouterr().err.splitlines() == [
-        f"cached classifier {cached} is truncated or corrupt; training it again"
-    ]
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == f"cached classifier {cached} is truncated or corrupt; training it again"
+    assert said[1].startswith("training a reference classifier of digits at 8px first (1 epoch over ")
+    assert said[2].startswith("reference classifier trained in ") and len(said) == 3
     assert classifier.output_shape == (None, 10)
     assert Path(cached).stat().st_size > 1000 and reference_classifier("digits", 8, 1) is not None
     assert capsys.readouterr().err == ""

@@ -114,6 +114,10 @@ class ConditionalGAN(GAN):
         images = self.generate_from_latent(z, np.repeat(np.arange(rows), columns))
         return images.reshape((rows, columns) + images.shape[1:])
 
+    @property
+    def preview_row_names(self):
+        return [f"class {label}" for label in range(self.num_classes)]
+
     def serving_signatures(self):
         """`serving_default`: z (float32 [batch, latent_dim]), label (int32 [batch]) -> images
         (uint8 [batch, H, W, C])."""
@@ -154,6 +158,15 @@ class ACGAN(ConditionalGAN):
 
     def discriminate(self, images, labels):
         return tuple(self.discriminator(images, training=True))
+
+    @property
+    def generator_objective(self):
+        """G's loss (reported as g_loss, class term included) split into its adversarial term
+        and class_weight x the class cross-entropy."""
+        return {
+            "adversarial": {"g_loss": 1.0, "g_class": -self.class_weight},
+            f"{self.class_weight:g} x class": {"g_class": self.class_weight},
+        }
 
     def class_terms(self, class_logits, labels, side):
         loss = ops.mean(

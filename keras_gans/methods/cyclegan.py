@@ -204,12 +204,34 @@ class CycleGAN(AdversarialModel):
         """The optimizers of the generators' joint objective, G_ab's first."""
         return tuple(name for name, player in self.players.items() if player.side == GENERATOR)
 
+    adversarial_loss_name = "least-squares loss"
+
     @property
     def plot_panels(self):
-        adversarial = ("d_a", "d_b", "g_ab", "g_ba")
+        """`losses`: the generators' and the discriminators' adversarial losses, a panel each;
+        `terms`: the cycle and identity terms, and any further term of the objective below them
+        (each unweighted; `objective.png` weighs them)."""
+        reconstruction = ("cycle_a", "cycle_b", "identity_a", "identity_b")
+        weighted = {metric for weights in self.generator_objective.values() for metric in weights}
+        extra = tuple(n for n in self.metric_names if n in weighted and n not in ("g_ab", "g_ba") + reconstruction)
         return {
-            "losses": ("least-squares loss", adversarial),
-            "terms": ("unweighted term", tuple(n for n in self.metric_names if n not in adversarial)),
+            "losses": [
+                (f"generators' {self.adversarial_loss_name}", ("g_ab", "g_ba")),
+                (f"discriminators' {self.adversarial_loss_name}", ("d_a", "d_b")),
+            ],
+            "terms": [("cycle and identity (L1, unweighted)", reconstruction)]
+            + ([("further terms (unweighted)", extra)] if extra else []),
+        }
+
+    @property
+    def generator_objective(self):
+        """`generator_loss` as weighted metrics: the adversarial terms, lambda_cycle x the cycle
+        terms and lambda_cycle x lambda_identity x the identity terms."""
+        identity = self.lambda_cycle * self.lambda_identity
+        return {
+            "adversarial": {"g_ab": 1.0, "g_ba": 1.0},
+            f"{self.lambda_cycle:g} x cycle": {"cycle_a": self.lambda_cycle, "cycle_b": self.lambda_cycle},
+            f"{identity:g} x identity": {"identity_a": identity, "identity_b": identity},
         }
 
     def compile(self, *args, **kwargs):
@@ -326,15 +348,55 @@ class CycleGAN(AdversarialModel):
         """The first images of A and of B that the model trained on (grey until it has)."""
         return tuple(ops.convert_to_numpy(pool.images) for pool in (self.preview_a, self.preview_b))
 
+    # Twice the preview's columns: D's outputs are judged on more images than the grid shows.
+    held_out_count = 2 * PREVIEW_COLUMNS
+
+    def real_images(self):
+        """(images of A, images of B), as many of each, that the pictures show: the held-out
+        ones the run read (the data's test split); where the data holds none out, the first
+        images the model trained on (`preview_images`), which also survive a resume."""
+        images = self.preview_images() if self.held_out is None else self.held_out.images
+        count = min(len(domain) for domain in images)
+        return tuple(np.asarray(domain[:count], dtype="float32") for domain in images)
+
+    @property
+    def preview_row_names(self):
+        split = "train" if self.held_out is None else self.held_out.split
+        names = []
+        for source, g, f in (("A", "G_ab", "G_ba"), ("B", "G_ba", "G_ab")):
+            names += [
+                f"real {source}\n({split})",
+                f"translated\n{g}({source})",
+                f"reconstructed\n{f}({g}({source}))",
+                f"identity\n{f}({source})",
+            ]
+        return names
+
+    discriminator_output_label = "D's least-squares score per patch (real 1, generated 0)"
+
+    def judge(self, discriminator, images):
+        """A discriminator's outputs for `images` in inference mode, flat, as numpy."""
+        return ops.convert_to_numpy(ops.cast(discriminator(images, training=False), "float32")).ravel()
+
+    def discriminator_outputs(self, seed=0):
+        """D_a on real images of A and on G_ba's translations of B; D_b likewise (a styled G_ab
+        draws its codes with numpy from `seed`)."""
+        real_a, real_b = self.real_images()
+        fake_a, fake_b = self.translate(real_b, "b2a"), self.to_b(real_a, seed=seed)
+        return {
+            "D_a": (self.judge(self.discriminator_a, real_a), self.judge(self.discriminator_a, fake_a)),
+            "D_b": (self.judge(self.discriminator_b, real_b), self.judge(self.discriminator_b, fake_b)),
+        }
+
     def to_b(self, images, like=None, seed=None):
         """G_ab(images) as numpy. `like` (images of B whose style to take) and `seed` (to draw
         styles with) matter only to a styled G_ab (extended_cyclegan)."""
         return self.translate(images, "a2b")
 
     def preview_rows(self, seed=0):
-        """Rows real / translated / reconstructed / identity, for the preview images of A, then
-        of B."""
-        real_a, real_b = self.preview_images()
+        """Rows real / translated / reconstructed / identity (`preview_row_names`), for the
+        first PREVIEW_COLUMNS of `real_images` of A, then of B."""
+        real_a, real_b = (images[:PREVIEW_COLUMNS] for images in self.real_images())
         a2b, b2a = self.to_b(real_a, seed=seed), self.translate(real_b, "b2a")
         return np.stack(
             [

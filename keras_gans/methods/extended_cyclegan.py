@@ -123,6 +123,18 @@ class ExtendedCycleGAN(CycleGAN):
             loss = loss - self.lambda_diversity * terms["diversity"]
         return loss
 
+    @property
+    def generator_objective(self):
+        """CycleGAN's terms, plus lambda_edges x the edge terms, and for a styled G_ab
+        lambda_style x the style term and -lambda_diversity x the diversity, as reported."""
+        objective = dict(super().generator_objective)
+        if self.lambda_edges:
+            objective[f"{self.lambda_edges:g} x edges"] = {"edges_a": self.lambda_edges, "edges_b": self.lambda_edges}
+        if self.style_dim:
+            objective[f"{self.lambda_style:g} x style"] = {"style": self.lambda_style}
+            objective[f"-{self.lambda_diversity:g} x diversity"] = {"diversity": -self.lambda_diversity}
+        return objective
+
     def sample_styles(self, batch_size):
         """Two random style codes per image of this replica's share of the global batch."""
         return tuple(self.replica_share(keras.random.normal, batch_size, (self.style_dim,)) for _ in range(2))

@@ -37,6 +37,7 @@ from keras_gans.methods.base import (
     OptimizerOptions,
     Player,
     frozen_copy,
+    state_restored,
     training_options,
     update_moving_average,
 )
@@ -210,6 +211,33 @@ class GAN(NoiseToImage, AdversarialModel):
         return options.d_steps
 
     @property
+    def discriminator_output_label(self):
+        if self.adversarial_loss in losses.PROBABILISTIC_LOSSES:
+            return "D(x) = P(real)"
+        return "critic value f(x)" if self.adversarial_loss == "wasserstein" else f"D's score ({self.adversarial_loss})"
+
+    def discriminator_outputs(self, seed=0):
+        """D's outputs on the held-out images (with their labels, for a conditional model) and on
+        the trained generator's images (the one D plays against, not its moving average) for the
+        same labels, from numpy noise of `seed`. Both networks run as in a train step, on batch
+        statistics (BatchNorm's moving ones lag far behind early in a run), and their moving
+        statistics are then set back (`state_restored`)."""
+        if self.held_out is None:
+            return None
+        real, labels = self.held_out.images[0], self.held_out.labels[0]
+        z = ops.convert_to_tensor(self.latent_noise(len(real), seed))
+        real = ops.convert_to_tensor(real)  # a network takes no mix of tensors and arrays
+        labels = None if labels is None else ops.convert_to_tensor(labels)
+        with state_restored(self.generator, self.discriminator):
+            fake = self.generator(self.generator_inputs(z, labels), training=True)
+            return {
+                "D": tuple(
+                    ops.convert_to_numpy(self.output_values(self.discriminate(images, labels)[0])).ravel()
+                    for images in (real, fake)
+                )
+            }
+
+    @property
     def plot_panels(self):
         scores = ("d_real", "d_fake")
         return {
@@ -245,12 +273,14 @@ class GAN(NoiseToImage, AdversarialModel):
         grouped = ops.reshape(tensor, (-1, self.d_steps) + tuple(tensor.shape[1:]))
         return [grouped[:, k] for k in range(self.d_steps)]
 
+    def output_values(self, scores):
+        """The discriminator's outputs as it reports them: a probability where the loss defines one."""
+        scores = ops.cast(scores, "float32")
+        return ops.sigmoid(scores) if self.adversarial_loss in losses.PROBABILISTIC_LOSSES else scores
+
     def mean_score(self, scores):
         """Mean discriminator output; a probability where the loss defines one."""
-        scores = ops.cast(scores, "float32")
-        if self.adversarial_loss in losses.PROBABILISTIC_LOSSES:
-            scores = ops.sigmoid(scores)
-        return ops.mean(scores)
+        return ops.mean(self.output_values(scores))
 
     def discriminator_loss(self, real, fake, labels):
         real_scores, real_classes = self.discriminate(real, labels)

@@ -7,12 +7,14 @@ Not Inception: no weights to download, seconds to train on a CPU, and its featur
 import os
 import pathlib
 import sys
+import time
 import zipfile
 
 import keras
 
 from keras_gans.data import DataError, load_dataset
 from keras_gans.data.core import MissingSplitError
+from keras_gans.progress import duration, plural
 
 # What loading a truncated, corrupt or foreign .keras file raises (keras says "File not found"
 # for a file that is not a whole zip).
@@ -53,7 +55,15 @@ def reference_classifier(data, image_size=None, channels=None, epochs=None, verb
     )
     # Small sets need more passes; about 60k images seen is plenty for these networks.
     epochs = epochs or max(2, min(25, 60_000 // train.num_examples))
+    print(
+        f"training a reference classifier of {data} at {size}px first ({plural(epochs, 'epoch')} over "
+        f"{train.num_examples} images; once: it is cached in {path.parent})",
+        file=sys.stderr,
+        flush=True,
+    )
+    started = time.monotonic()
     classifier.fit(train.dataset, epochs=epochs, verbose=verbose, shuffle=False)  # data shuffles
+    print(f"reference classifier trained in {duration(time.monotonic() - started)}", file=sys.stderr, flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.keras")
     classifier.save(tmp)
