@@ -199,6 +199,9 @@ def latest_checkpoint(directory):
     return None
 
 
+DAMAGED_SUFFIX = ".damaged"
+
+
 def restore_training_state(model, directory, on_fallback=None):
     """Restores the newest whole checkpoint; returns the number of finished epochs.
 
@@ -218,8 +221,16 @@ def restore_training_state(model, directory, on_fallback=None):
             continue
         for key, variable in _state_variables(model):
             variable.assign(arrays[key])
-        if damaged and on_fallback:
-            on_fallback(f"{'; '.join(damaged)}; resuming from {path} instead")
+        if damaged:
+            # Set aside, or the next save would rotate the damaged file into previous.npz and
+            # leave the run one whole checkpoint; kept, not deleted, for whoever looks into it.
+            latest = os.path.join(directory, LATEST)
+            os.replace(latest, latest + DAMAGED_SUFFIX)
+            if on_fallback:
+                on_fallback(
+                    f"{'; '.join(damaged)}; resuming from {path} instead (the damaged file is kept as "
+                    f"{latest}{DAMAGED_SUFFIX})"
+                )
         return epoch
     if damaged:
         raise CheckpointError(f"no whole checkpoint: {'; '.join(damaged)}; start the run again in a new folder")

@@ -84,16 +84,34 @@ def resume_config(run_dir, overrides):
     before its first checkpoint has only its config.yaml, and resumes from the start."""
     stored = os.path.join(run_dir, "config.yaml")
     if not os.path.exists(stored):
+        if latest_checkpoint(os.path.join(run_dir, "checkpoints")) is not None:
+            raise CheckpointError(
+                f"{run_dir} has checkpoints but no config.yaml, so its settings are unknown; put the run's "
+                "config.yaml back, or start a new run with another --output"
+            )
         raise CheckpointError(f"{run_dir} holds no run to resume; start it without --resume first")
+    settings = config_lib.load_yaml(stored)
+    if not isinstance(settings, dict) or "method" not in settings:
+        raise CheckpointError(
+            f"{stored} is empty or damaged (it names no method), so the run's settings are unknown; put the "
+            "run's config.yaml back, or start a new run with another --output"
+        )
     config = config_lib.resolve(overrides, config_file_name=stored)
     return dataclasses.replace(config, output=run_dir)
 
 
 def _refuse_to_overwrite(run_dir):
-    if latest_checkpoint(os.path.join(run_dir, "checkpoints")) is not None:
+    """A new run starts only in an empty folder: any file there may be a finished run whose
+    checkpoints are gone, or not a run at all, and must not be overwritten."""
+    held = sorted(set(os.listdir(run_dir)) - {HOLDER})
+    if not held:
+        return
+    if latest_checkpoint(os.path.join(run_dir, "checkpoints")) is not None or "config.yaml" in held:
         raise UsageError(
             f"{run_dir} already holds a run; add --resume to continue it, or pass --output with a new folder"
         )
+    shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+    raise UsageError(f"{run_dir} is not empty ({shown}); pass --output with a new or empty folder")
 
 
 def _record_manifest(manifest, path, resume):
@@ -124,8 +142,13 @@ def locked_run_folder(run_dir):
     while not os.path.exists(folder):
         created.append(folder)
         folder = os.path.dirname(folder)
-    os.makedirs(run_dir, exist_ok=True)
-    handle = os.open(run_dir, os.O_RDONLY)
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        handle = os.open(run_dir, os.O_RDONLY)
+    except OSError as error:
+        raise UsageError(
+            f"cannot make the run folder {run_dir} ({error.strerror}); pass --output with a folder you can write to"
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -185,6 +208,11 @@ def train(config, resume=False, verbose=None):
         try:
             return _train(config, resume, verbose)
         except OSError as error:
+            if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST):
+                raise UsageError(
+                    f"cannot write {error.filename or config.run_dir()} ({error.strerror}); make it writable or "
+                    "pass --output with a folder you can write to (a checkpoint already written is kept)"
+                ) from None
             if error.errno != errno.ENOSPC:
                 raise
             raise UsageError(
@@ -222,9 +250,11 @@ def _train_in(run_dir, config, strategy, resume, verbose):
         if resume and not attempt:
             print(f"resumed {run_dir} after epoch {initial_epoch} of {config.epochs}", flush=True)
         _announce_holder(run_dir)
-        config_lib.save(config, os.path.join(run_dir, "config.yaml"))
-        if data.manifest:
+        if initial_epoch:  # a damaged history is refused before anything is written
+            gan_callbacks.history_until(os.path.join(run_dir, "history.csv"), initial_epoch)
+        if data.manifest:  # checked before config.yaml is written: a refused resume changes nothing
             _record_manifest(data.manifest, os.path.join(run_dir, "data.yaml"), bool(resume or attempt))
+        config_lib.save(config, os.path.join(run_dir, "config.yaml"))
         guard = gan_callbacks.DivergenceGuard(events)
         _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose)
         if not guard.diverged:

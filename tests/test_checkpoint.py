@@ -147,7 +147,10 @@ def test_a_damaged_latest_falls_back_to_previous_and_says_which(tmp_path, saved_
     fresh = tiny_gan()
     assert restore_training_state(fresh, tmp_path, on_fallback=said.append) == 1
     assert len(said) == 1 and said[0].startswith(f"{tmp_path / 'latest.npz'} is damaged (")
-    assert said[0].endswith(f"resuming from {tmp_path / 'previous.npz'} instead")
+    assert said[0].endswith(
+        f"resuming from {tmp_path / 'previous.npz'} instead (the damaged file is kept as "
+        f"{tmp_path / 'latest.npz'}.damaged)"
+    )
     assert int(fresh.optimizers["g_optimizer"].iterations) == 1  # previous's state, not latest's
 
 

@@ -209,3 +209,102 @@ def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(tmp_path, capsys,
     )
     assert (run / "checkpoints" / "latest.npz").read_bytes() == good
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["latest.npz", "previous.npz"]  # no partial file
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A 2-epoch run that the tests below copy and then damage."""
+    run = tmp_path_factory.mktemp("finished") / "run"
+    assert train(*DIVERGING[:6], "--steps-per-epoch", "2", "--epochs", "2", "--output", str(run)) == 0
+    return run
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def copied(finished_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    return run
+
+
+SHORT = [*DIVERGING[:6], "--steps-per-epoch", "2"]
+
+
+@pytest.mark.parametrize(
+    "damage, args, message",
+    [
+        (
+            lambda run: __import__("shutil").rmtree(run / "checkpoints"),
+            ["--epochs", "1"],
+            "error: {run} already holds a run; add --resume",
+        ),
+        (
+            lambda run: [(run / name).unlink() for name in ("config.yaml",)] and None,
+            ["--epochs", "3", "--resume"],
+            "error: {run} has checkpoints but no config.yaml, so its settings are unknown; put the run's",
+        ),
+        (
+            lambda run: (run / "config.yaml").write_text(""),
+            ["--epochs", "3", "--resume"],
+            "error: {run}/config.yaml is empty or damaged (it names no method), so the run's settings are unknown",
+        ),
+        (
+            lambda run: (run / "history.csv").write_bytes(b"\xff\xfe\x00garbage"),
+            ["--epochs", "3", "--resume"],
+            "error: {run}/history.csv is damaged (UnicodeDecodeError: ",
+        ),
+    ],
+    ids=["no checkpoints", "no config", "empty config", "damaged history"],
+)
+def test_a_damaged_run_folder_is_refused_in_one_line_and_left_as_it_was(
+    finished_run, tmp_path, capsys, damage, args, message
+):
+    run = copied(finished_run, tmp_path)
+    damage(run)
+    before = snapshot(run)
+    capsys.readouterr()
+    assert train(*SHORT, *args, "--output", str(run)) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(message.format(run=run))
+    assert snapshot(run) == before
+
+
+def test_a_folder_that_is_not_a_run_is_never_trained_into(tmp_path, capsys):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("precious")
+    (tmp_path / "afile").write_text("precious")
+    assert train(*SHORT, "--epochs", "1", "--output", str(tmp_path / "mine")) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {tmp_path / 'mine'} is not empty (notes.txt); pass --output with a new or empty folder"
+    )
+    assert train(*SHORT, "--epochs", "1", "--output", str(tmp_path / "afile" / "run")) == 2
+    assert (
+        capsys.readouterr().err.strip().startswith(f"error: cannot make the run folder {tmp_path / 'afile' / 'run'} (")
+    )
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["afile", "mine", "notes.txt"]
+
+
+def test_a_refused_resume_leaves_config_yaml_as_it_was(tmp_path, capsys):
+    run = tmp_path / "run"
+    sgan = ["--method", "sgan", "--data", "digits", "--batch-size", "16", "--steps-per-epoch", "1"]
+    assert train(*sgan, "--labelled", "50", "--epochs", "1", "--output", str(run)) == 0
+    before = (run / "config.yaml").read_text()
+    assert train(*sgan, "--labelled", "60", "--epochs", "2", "--resume", "--output", str(run)) == 2
+    assert "records other data than this run would train on" in capsys.readouterr().err
+    assert (run / "config.yaml").read_text() == before
+
+
+def test_after_falling_back_from_a_damaged_latest_the_previous_checkpoint_stays_whole(finished_run, tmp_path):
+    from keras_gans.checkpoint import read_checkpoint
+
+    run = copied(finished_run, tmp_path)
+    checkpoints = run / "checkpoints"
+    whole_previous = (checkpoints / "previous.npz").read_bytes()
+    (checkpoints / "latest.npz").write_bytes((checkpoints / "latest.npz").read_bytes()[:5000])
+    assert train(*SHORT, "--epochs", "2", "--resume", "--output", str(run)) == 0  # trains epoch 2 again
+    assert (checkpoints / "previous.npz").read_bytes() == whole_previous
+    assert int(read_checkpoint(checkpoints / "latest.npz")["epoch"]) == 2
+    assert (checkpoints / "latest.npz.damaged").stat().st_size == 5000
