@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from keras_gans.checkpoint import non_finite_state, save_training_state
 from keras_gans.data import DataError, load_dataset, load_unpaired
 from keras_gans.data.sources import domain_names
+from keras_gans.errors import UsageError
 
 MIN_CELL_PIXELS = 64  # a saved grid's cells are upscaled to at least this, so a digit reads at a glance
 
@@ -311,7 +312,11 @@ class CollapseWatch(keras.callbacks.Callback):
     - D wins outright: its mean score on real images at least `pinned` and on fakes at most
       1 - `pinned` over a whole epoch (most of its steps), so G's gradient has vanished.
     - G's samples stop differing: the spread across the preview's samples, per pixel, below
-      `min_spread` (images span [-1, 1]; a trained digit generator measures about 0.5 here).
+      `min_spread` (images span [-1, 1]; a trained digit generator measures about 0.5 here) after
+      it was at least 5 times that in an earlier epoch. A generator near its initial weights
+      draws alike samples too (0.018 after the first epoch of the digits quick start, 0.3 by its
+      fourth): that is a start, not a collapse.
+    The first needs D's outputs to be probabilities: a Wasserstein critic's scores are unbounded.
     """
 
     def __init__(self, events=None, pinned=0.99, min_spread=0.02, warn=None):
@@ -319,13 +324,15 @@ class CollapseWatch(keras.callbacks.Callback):
         self.events = {} if events is None else events
         self.pinned = pinned
         self.min_spread = min_spread
+        self.widest_spread = 0.0
         self.warn = warn or (lambda text: print(f"warning: {text}", file=sys.stderr, flush=True))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         warnings = []
         real, fake = logs.get("d_real"), logs.get("d_fake")
-        if real is not None and fake is not None and real >= self.pinned and fake <= 1 - self.pinned:
+        probabilities = real is not None and fake is not None and 0 <= real <= 1 and 0 <= fake <= 1
+        if probabilities and real >= self.pinned and fake <= 1 - self.pinned:
             warnings.append(
                 f"D scores real images {float(real):.3f} and fakes {float(fake):.3f}: it wins outright and "
                 "G learns nothing; lower d_lr or raise g_lr"
@@ -333,8 +340,12 @@ class CollapseWatch(keras.callbacks.Callback):
         samples = np.asarray(self.model.preview_rows(seed=0), dtype="float32")
         samples = samples.reshape((-1,) + samples.shape[2:])
         spread = float(np.mean(np.std(samples, axis=0)))
-        if len(samples) > 1 and spread < self.min_spread:
-            warnings.append(f"the samples have stopped differing (spread {spread:.4f}): mode collapse")
+        if len(samples) > 1 and spread < self.min_spread <= self.widest_spread / 5:
+            warnings.append(
+                f"the samples have stopped differing (spread {spread:.4f}, {self.widest_spread:.4f} at "
+                "best): mode collapse"
+            )
+        self.widest_spread = max(self.widest_spread, spread)
         for text in warnings:
             self.warn(f"epoch {epoch + 1}: {text}")
             add_event(self.events, epoch + 1, text)
@@ -356,8 +367,7 @@ class HistoryCSV(keras.callbacks.Callback):
         self.events = {} if events is None else events
 
     def on_train_begin(self, logs=None):
-        rows = read_history(self.path) if self.resume_from_epoch else []
-        self.rows = [row for row in rows if int(row["epoch"]) <= self.resume_from_epoch]
+        self.rows = history_until(self.path, self.resume_from_epoch) if self.resume_from_epoch else []
         self._write()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -377,6 +387,17 @@ class HistoryCSV(keras.callbacks.Callback):
             writer.writeheader()
             writer.writerows(self.rows)
         os.replace(tmp, self.path)
+
+
+def history_until(path, epoch):
+    """The rows of a run's history up to `epoch`, or a one-line UsageError if the file is damaged."""
+    try:
+        return [row for row in read_history(path) if int(row["epoch"]) <= epoch]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, csv.Error) as error:
+        raise UsageError(
+            f"{path} is damaged ({type(error).__name__}: {error}); move it away and --resume again "
+            "(training goes on; the earlier epochs' rows are then missing from the plots)"
+        ) from None
 
 
 def read_history(path):
@@ -414,9 +435,13 @@ def _series(rows, key):
     return [float(row[key]) if row.get(key) not in (None, "") else float("nan") for row in rows]
 
 
-def _epoch_axis(axes):
+def _epoch_axis(axes, epochs):
+    """Whole epochs on the x axis; with few of them, a margin of half an epoch, or matplotlib
+    draws fractional ticks around a single point."""
     axes.set_xlabel("epoch")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(epochs) < 3:
+        axes.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
 
 
 def plot_history(rows, directory, panels, title=None):
@@ -440,7 +465,7 @@ def history_figure(rows, spec, title=None):
         if keys:
             ax.legend(fontsize="small", ncol=2 if len(keys) > 3 else 1)
         ax.grid(alpha=0.3)
-    _epoch_axis(axes[-1])
+    _epoch_axis(axes[-1], epochs)
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -473,7 +498,7 @@ def plot_objective(rows, directory, objective, title=None):
         axes.legend(fontsize="small", ncol=2)
     axes.axhline(0.0, color="grey", linewidth=0.8)
     axes.set_ylabel("weighted term of G's objective")
-    _epoch_axis(axes)
+    _epoch_axis(axes, epochs)
     axes.grid(alpha=0.3)
     if title:
         figure.suptitle(title)

@@ -381,7 +381,7 @@ def command_generate(args):
     error, so callers of its `z` signature must keep their noise finite."""
     import numpy as np
 
-    from keras_gans.callbacks import save_png, tile
+    from keras_gans.callbacks import grid_scale, save_png, tile
     from keras_gans.export import sample_saved_model
 
     out = Path(args.out)
@@ -399,7 +399,8 @@ def command_generate(args):
     padded = np.zeros((rows * columns,) + images.shape[1:], "uint8")
     padded[: args.n] = images
     try:
-        save_png(tile(padded.reshape((rows, columns) + images.shape[1:])), str(out))
+        scale = grid_scale(*images.shape[1:3])  # as the run's sample grids: a digit reads at a glance
+        save_png(tile(padded.reshape((rows, columns) + images.shape[1:]), scale), str(out))
     except OSError as error:
         raise UsageError(
             f"cannot write {out} ({error.strerror}: {error.filename}); pass --out in a folder you can write to"
@@ -427,12 +428,12 @@ def command_evaluate(args):
             print(f"{direction}: {scores}")
         return
     scores = evaluation.score_samples(info.path, data, args.n, args.seed)
-    print(f"{args.n} samples of {args.model} on {data}'s reference classifier: {scores}")
+    print(f"{args.n} samples of {args.model} on the reference classifier of {data}: {scores}")
     if info.num_classes:
         print(f"samples drawn per class: {evaluation.score_labels(info.path, data, args.n, args.seed)}")
     classifier = os.path.join(args.model, "export", "classifier")
     if os.path.isdir(classifier):
-        print(f"classifier on {data}'s test images: {evaluation.score_classifier(classifier, data)}")
+        print(f"classifier on the test images of {data}: {evaluation.score_classifier(classifier, data)}")
 
 
 def command_translate(args):
@@ -567,7 +568,6 @@ def show_only_what_is_the_users(verbose):
         os.environ["KERAS_GANS_VERBOSE_TF"] = "1"
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # read when TensorFlow's C++ logging starts
     warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=sys.stderr, flush=True)
 
 

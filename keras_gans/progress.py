@@ -48,14 +48,18 @@ class ProgressLog(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
+        if batch == 0:
+            self.first_step_done = now
         if now - self.last_line < self.interval:
             return
         self.last_line = now
         done = batch + 1
         where = f"step {done}"
         if self.steps:
-            eta = duration((now - self.started) / done * (self.steps - done))
-            where = f"step {done}/{self.steps} ({done / self.steps:.0%}), epoch eta {eta}"
+            where = f"step {done}/{self.steps} ({done / self.steps:.0%})"
+            if done > 1:  # from the second step: the first also compiles (22 min forecast, 71 s run)
+                eta = duration((now - self.first_step_done) / (done - 1) * (self.steps - done))
+                where += f", epoch eta {eta}"
         self._print(f"epoch {self.epoch + 1}/{self.epochs}  {where}  {losses_text(logs)}")
 
     def on_epoch_end(self, epoch, logs=None):

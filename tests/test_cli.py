@@ -120,7 +120,8 @@ def test_generate_writes_a_grid(dcgan_run, tmp_path):
     from keras_gans.cli import main
 
     assert main(["generate", "--model", str(dcgan_run), "-n", "10", "--out", str(tmp_path / "g.png")]) == 0
-    assert Image.open(tmp_path / "g.png").size == (4 * 29 - 1, 3 * 29 - 1)
+    # 28 px digits upscaled 3 times, as the run's sample grids, with 2 px gutters.
+    assert Image.open(tmp_path / "g.png").size == (4 * (84 + 2) - 2, 3 * (84 + 2) - 2)
 
 
 # Every case names the input at fault and the fix; {tmp} is the test's folder.

@@ -99,7 +99,7 @@ def test_help_lists_every_method_and_data_source(capsys):
 def test_every_flag_shows_its_default(capsys):
     entries = help_entries(train_help(capsys, "--method", "sgan"))
     without = [flag for flag, text in entries.items() if "(default" not in text]
-    assert without == ["-h", "--resume", "--set"]  # switches, and --set with no default of its own
+    assert without == ["-h", "--resume", "--verbose", "--set"]  # switches, and --set with no default of its own
     assert "(default 0.0002;" in entries["--g-lr"] and "(default all;" in entries["--labelled"]
     for command, flag, default in (("generate", "-n", 64), ("evaluate", "-n", 2000), ("translate", "--batch-size", 32)):
         with pytest.raises(SystemExit):

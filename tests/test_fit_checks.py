@@ -38,6 +38,12 @@ WRONG = [
     ),
     ("dcgan", lambda: batches(np.zeros((40, 16, 16, 1), "float32")), "GAN's networks take 8x8x1 images, got 16x16x1"),
     ("dcgan", lambda: tf.data.Dataset.from_tensor_slices(IMAGES), "GAN got single images [8, 8, 1], not batches"),
+    (
+        "dcgan",
+        lambda: batches(np.zeros((40, 8, 8, 3), "float32")),
+        "GAN's networks take 1-channel images, got 3-channel ones; convert them "
+        "(keras_gans.data.from_directory(path, channels=1), or color_mode='grayscale'",
+    ),
     ("dcgan", lambda: batches(IMAGES * 3), "got values outside it; rescale them to [-1, 1]"),
     ("wgan", lambda: batches(IMAGES), "a batch must hold 5 x batch_size images, got a batch whose size is not a mu"),
     ("wgan", lambda: batches(IMAGES).unbatch().batch(8, drop_remainder=True), "images, got a batch of 8; group"),

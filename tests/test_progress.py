@@ -1,4 +1,5 @@
-"""What a user sees of long work: the start-up line, and progress a log file can hold."""
+"""What a user sees of long work: the start-up line, progress a log file can hold, and warnings of
+a collapse that come when there is one and not before."""
 
 import io
 import os
@@ -7,10 +8,12 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from keras_gans import cli
 from keras_gans import config as config_lib
+from keras_gans.callbacks import CollapseWatch
 from keras_gans.progress import ProgressLog, duration
 from keras_gans.run import start_line
 
@@ -85,3 +88,53 @@ def test_a_training_in_a_log_file_shows_only_its_own_lines_and_verbose_lets_tens
     monkeypatch.delenv("KERAS_GANS_VERBOSE_TF", raising=False)
     cli.show_only_what_is_the_users(True)
     assert os.environ["KERAS_GANS_VERBOSE_TF"] == "1" and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+
+
+class Previews:
+    """A stand-in model whose preview samples are alike or spread, as told."""
+
+    def __init__(self):
+        self.spread = 0.0
+
+    def preview_rows(self, seed=0):
+        samples = np.random.default_rng(seed).uniform(-1, 1, (2, 4, 3, 3, 1)) * self.spread
+        return samples.astype("float32")
+
+
+def collapse_warnings(epochs):
+    """The warnings CollapseWatch gives over `epochs`: (preview spread, logs) per epoch."""
+    said, model = [], Previews()
+    watch = CollapseWatch(warn=said.append)
+    watch.set_model(model)
+    for epoch, (spread, logs) in enumerate(epochs):
+        model.spread = spread
+        watch.on_epoch_end(epoch, logs)
+    return said
+
+
+def test_alike_samples_are_a_collapse_only_after_they_differed():
+    assert collapse_warnings([(0.0, {}), (0.001, {})]) == []  # a generator at its start
+    said = collapse_warnings([(0.0, {}), (1.0, {}), (0.001, {})])
+    assert len(said) == 1 and said[0].startswith("epoch 3: the samples have stopped differing (spread 0.0")
+
+
+def test_d_winning_outright_is_told_for_probabilities_and_not_for_a_critic():
+    said = collapse_warnings([(1.0, {"d_real": 0.995, "d_fake": 0.004})])
+    assert said == [
+        "epoch 1: D scores real images 0.995 and fakes 0.004: it wins outright and G learns nothing; "
+        "lower d_lr or raise g_lr"
+    ]
+    assert collapse_warnings([(1.0, {"d_real": 9.7, "d_fake": -7.6})]) == []
+
+
+def test_the_first_step_which_also_compiles_gives_no_eta():
+    out = io.StringIO()
+    progress = ProgressLog(epochs=1, steps_per_epoch=10, interval=0, stream=out, clock=Clock(10.0))
+    progress.on_train_begin()
+    progress.on_epoch_begin(0)
+    progress.on_train_batch_end(0, {})
+    progress.on_train_batch_end(1, {})
+    assert out.getvalue().splitlines() == [
+        "epoch 1/1  step 1/10 (10%)  ",
+        "epoch 1/1  step 2/10 (20%), epoch eta 1m20s  ",
+    ]

@@ -282,7 +282,7 @@ def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path,
     assert yaml.safe_load((run / "data.yaml").read_text())["labelled"] == labelled
     scored = run_main(capsys, "evaluate", "--model", str(run), "-n", "200")
     assert scored.returncode == 0, scored.stderr[-2000:]
-    assert "classifier on digits's test images: accuracy" in scored.stdout
+    assert "classifier on the test images of digits: accuracy" in scored.stdout
 
 
 @pytest.mark.slow

@@ -98,7 +98,12 @@ def check_spec(spec, layout, *, model_name, image_shape=None, batches_per_step=1
 def _structure_refusal(spec, layout, model_name):
     wanted, got = _describe(layout), _describe_spec(spec)
     if layout == IMAGES:
-        fix = "drop the labels with keras_gans.data.images_only(dataset)" if len(tf.nest.flatten(spec)) == 2 else ""
+        fix = (
+            "drop the labels with keras_gans.data.images_only(dataset) (and for pixels 0-255, as Keras' "
+            "image_dataset_from_directory gives, images_only(rescale(dataset)))"
+            if len(tf.nest.flatten(spec)) == 2
+            else ""
+        )
         return f"{model_name} trains on images alone, got {got} batches; {fix or 'give it image batches alone'}"
     if layout == (IMAGES, LABELS) and not isinstance(spec, (tuple, list)):
         fix = "give it labelled batches, such as keras_gans.data.from_directory(path, labels=True)"
@@ -120,6 +125,12 @@ def _check_images(spec, model_name, image_shape, batches_per_step):
         raise DataError(
             f"{model_name} got {spec.dtype.name} images; the networks take floats in [-1, 1]: "
             "convert with keras_gans.data.rescale(data)"
+        )
+    if image_shape is not None and tuple(shape[1:3]) == tuple(image_shape[:2]) and shape[3] != image_shape[2]:
+        raise DataError(
+            f"{model_name}'s networks take {image_shape[2]}-channel images, got {shape[3]}-channel ones; convert them "
+            f"(keras_gans.data.from_directory(path, channels={image_shape[2]}), or "
+            f"color_mode={'grayscale' if image_shape[2] == 1 else 'rgb'!r} in Keras' image_dataset_from_directory)"
         )
     if image_shape is not None and tuple(shape[1:]) != tuple(image_shape):
         have = "x".join("?" if d is None else str(d) for d in shape[1:])
@@ -172,8 +183,8 @@ def _range_assertions(tensor, layout, num_classes, batches_per_step, model_name)
         low, high = tf.reduce_min(tensor), tf.reduce_max(tensor)
         messages = tf.constant(
             [
-                "images must be floats in [-1, 1], got values up to above 1.5 and none below 0, as pixels "
-                "0-255 are; convert with keras_gans.data.rescale(data)",
+                "images must be floats in [-1, 1], got values above 1.5 and none below 0, as pixels 0-255 "
+                "are; convert with keras_gans.data.rescale(data)",
                 "images must be floats in [-1, 1], got values outside it; rescale them to [-1, 1]",
             ]
         )
