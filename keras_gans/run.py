@@ -96,6 +96,11 @@ def resume_config(run_dir, overrides):
             f"{stored} is empty or damaged (it names no method), so the run's settings are unknown; put the "
             "run's config.yaml back, or start a new run with another --output"
         )
+    if overrides.get("method", settings["method"]) != settings["method"]:
+        raise CheckpointError(
+            f"{run_dir} is a {settings['method']} run; resume it with --method {settings['method']} (or none), "
+            "or start the other method with another --output"
+        )
     config = config_lib.resolve(overrides, config_file_name=stored)
     return dataclasses.replace(config, output=run_dir)
 
@@ -250,6 +255,11 @@ def _train_in(run_dir, config, strategy, resume, verbose):
         if resume and not attempt:
             print(f"resumed {run_dir} after epoch {initial_epoch} of {config.epochs}", flush=True)
         _announce_holder(run_dir)
+        if initial_epoch > config.epochs:
+            raise UsageError(
+                f"{run_dir} has finished {initial_epoch} epochs, more than --epochs {config.epochs}; pass --epochs "
+                f"above {initial_epoch} to train it on"
+            )
         if initial_epoch:  # a damaged history is refused before anything is written
             gan_callbacks.history_until(os.path.join(run_dir, "history.csv"), initial_epoch)
         if data.manifest:  # checked before config.yaml is written: a refused resume changes nothing

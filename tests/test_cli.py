@@ -408,3 +408,14 @@ def test_method_flags_reach_the_options(captured_train):
     assert (config.options.d_steps, config.options.g_steps, config.options.clip_value) == (3, 2, 0.1)
     assert config.options.gp_weight == 10.0 and config.xla is True
     assert config.batch_size == 16 and config.options.g_lr == 2e-4  # the wgan-gp_mnist recipe's
+
+
+def test_a_recipe_whose_method_is_not_a_name_is_one_line(tmp_path, capsys):
+    from keras_gans.cli import main
+
+    (tmp_path / "listed.yaml").write_text("method: [dcgan]\n")
+    assert main(["train", "--config", str(tmp_path / "listed.yaml")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: method must be a name, got ['dcgan']; choose one of gan, dcgan, lsgan, wgan, wgan-gp, cgan, acgan, "
+        "cyclegan, sgan"
+    )

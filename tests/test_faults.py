@@ -257,8 +257,18 @@ SHORT = [*DIVERGING[:6], "--steps-per-epoch", "2"]
             ["--epochs", "3", "--resume"],
             "error: {run}/history.csv is damaged (UnicodeDecodeError: ",
         ),
+        (
+            lambda run: None,
+            ["--method", "wgan", "--epochs", "3", "--resume"],
+            "error: {run} is a gan run; resume it with --method gan (or none), or start the other method",
+        ),
+        (
+            lambda run: None,
+            ["--epochs", "1", "--resume"],
+            "error: {run} has finished 2 epochs, more than --epochs 1; pass --epochs above 2 to train it on",
+        ),
     ],
-    ids=["no checkpoints", "no config", "empty config", "damaged history"],
+    ids=["no checkpoints", "no config", "empty config", "damaged history", "other method", "fewer epochs"],
 )
 def test_a_damaged_run_folder_is_refused_in_one_line_and_left_as_it_was(
     finished_run, tmp_path, capsys, damage, args, message

@@ -48,6 +48,8 @@ def register(name, model, options, build, summary, batch_size=DEFAULT_BATCH_SIZE
 
 
 def get_method(name):
+    if not isinstance(name, str):
+        raise ConfigError(f"method must be a name, got {name!r}; choose one of {', '.join(METHODS)}")
     try:
         return METHODS[name]
     except KeyError:
