@@ -568,7 +568,13 @@ def show_only_what_is_the_users(verbose):
         os.environ["KERAS_GANS_VERBOSE_TF"] = "1"
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
         return
-    warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=sys.stderr, flush=True)
+    warnings.showwarning = _one_line_warning
+
+
+def _one_line_warning(message, category, *_):
+    """Ours and the user's (UserWarning) as one line; libraries' deprecation notes are not theirs."""
+    if issubclass(category, UserWarning):
+        print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def find_devices_quietly():

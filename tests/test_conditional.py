@@ -225,7 +225,7 @@ def test_cli_trains_exports_and_draws_one_class(tmp_path, monkeypatch, capsys):
         capsys, "generate", "--model", str(run), "--label", "3", "-n", "4", "--out", str(tmp_path / "threes.png")
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert Image.open(tmp_path / "threes.png").size == (2 * 17 - 1, 2 * 17 - 1)
+    assert Image.open(tmp_path / "threes.png").size == (2 * (64 + 2) - 2,) * 2  # 16 px upscaled 4 times
 
     result = run_main(capsys, "generate", "--model", str(run), "--label", "10", "--out", str(tmp_path / "x.png"))
     assert result.returncode == 2, result.stderr[-2000:]

@@ -161,7 +161,8 @@ def _examples(name, split, image_size):
     if os.path.isdir(os.path.expanduser(name)) or os.sep in name:
         return load_folder(name, split, image_size)
     raise DataError(
-        f"unknown dataset {name!r}; use one of {', '.join([*EMBEDDED, *TFDS_ALIASES])}, tfds:<name> or folder:<path>"
+        f"unknown dataset {name!r}; use one of {', '.join([*EMBEDDED, *TFDS_ALIASES])}, tfds:<name> or "
+        f"folder:<path> (for translation also {', '.join(PAIRS)} or A,B)"
     )
 
 

@@ -183,8 +183,8 @@ def build(model_class, build_discriminator):
     def build_model(options, image_shape, num_classes=None, seed=None):
         if not num_classes:
             raise ConfigError(
-                f"{model_class.__name__} needs labelled data; use a labelled "
-                "dataset such as mnist or a folder with one sub-folder per class"
+                f"{model_class.__name__} needs labelled data; use a labelled dataset such as mnist or a folder "
+                "with one sub-folder per class (from Python: keras_gans.build(..., num_classes=N))"
             )
         generator = networks.build_conditional_generator(
             image_shape, num_classes, latent_dim=options.latent_dim, filters=options.g_filters
