@@ -294,7 +294,6 @@ def test_a_tiny_conditional_gan_draws_the_asked_digit(digits_judge):
     assert before < 0.3 and after > 0.7, (before, after)
 
 
-@pytest.mark.slow
 def test_a_small_wgan_gp_conditional_gan_draws_the_asked_digit(digits_judge):
     """The cGAN recipe (WGAN-GP critic with a label channel, 5 critic updates per generator
     update) learns the classes from the digits in a few hundred generator updates."""

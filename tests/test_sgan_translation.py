@@ -242,6 +242,7 @@ def test_keras_file_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.translate(images, "b2a"), model.translate(images, "b2a"), atol=1e-5)
 
 
+@pytest.mark.slow  # 37 s; the classification CLI test (test_sgan.py) covers the same run folder code
 def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path, capsys):
     run = tmp_path / "run"
     args = [
