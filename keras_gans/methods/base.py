@@ -271,36 +271,32 @@ class AdversarialModel(keras.Model):
         d_steps x batch_size here, so `batch_size` means one update's batch as elsewhere."""
         name = type(self).__name__
         steps = type(self).batches_per_step(self)  # a model holds its training options as attributes
-        given = dict(layout=self.batch_layout, model_name=name, num_classes=getattr(self, "num_classes", None))
-        if isinstance(x, tf.data.Dataset):
-            if y is not None:
-                raise DataError(f"{name}.fit got a dataset and y; a dataset's elements carry the labels")
-            checks.check_spec(
-                x.element_spec,
-                given["layout"],
-                model_name=name,
-                image_shape=self.network_image_shape(),
-                batches_per_step=steps,
-            )
-            x = checks.checked_values(x, batches_per_step=steps, **given)
-            kwargs.setdefault("shuffle", False)  # the pipeline shuffles; fit would only warn it cannot
-        elif isinstance(x, (list, tuple)) or hasattr(x, "__array__"):
-            arrays = x if y is None else (x, y)
-            checks.check_spec(
-                checks.spec_of_arrays(arrays), given["layout"], model_name=name, image_shape=self.network_image_shape()
-            )
-            try:
-                checks.checked_arrays(arrays, **given)
-            except tf.errors.InvalidArgumentError as error:
-                raise DataError(checks.fit_refusal(error)) from None
-            if steps > 1:
-                x, y, batch_size = (
-                    checks.array_steps(arrays, batch_size or 32, steps, kwargs.get("shuffle", True), self.seed),
-                    None,
-                    None,
+        layout, num_classes, image_shape = (
+            self.batch_layout,
+            getattr(self, "num_classes", None),
+            self.network_image_shape(),
+        )
+        try:  # a value check failing, in the arrays or in the pipeline, raises InvalidArgumentError
+            if isinstance(x, tf.data.Dataset):
+                if y is not None:
+                    raise DataError(f"{name}.fit got a dataset and y; a dataset's elements carry the labels")
+                checks.check_spec(
+                    x.element_spec, layout, model_name=name, image_shape=image_shape, batches_per_step=steps
                 )
-                kwargs["shuffle"] = False
-        try:
+                x = checks.checked_values(x, layout, model_name=name, num_classes=num_classes, batches_per_step=steps)
+                kwargs.setdefault("shuffle", False)  # the pipeline shuffles; fit would only warn it cannot
+            elif isinstance(x, (list, tuple)) or hasattr(x, "__array__"):
+                arrays = x if y is None else (x, y)
+                checks.check_spec(checks.spec_of_arrays(arrays), layout, model_name=name, image_shape=image_shape)
+                checks.checked_arrays(arrays, layout, model_name=name, num_classes=num_classes)
+                if steps > 1:
+                    shuffle = kwargs.pop("shuffle", True)
+                    x, y, batch_size = (
+                        checks.array_steps(arrays, batch_size or 32, steps, shuffle, self.seed),
+                        None,
+                        None,
+                    )
+                    kwargs["shuffle"] = False
             return super().fit(x, y, batch_size=batch_size, **kwargs)
         except tf.errors.InvalidArgumentError as error:
             refusal = checks.fit_refusal(error)
