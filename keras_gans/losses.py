@@ -91,6 +91,16 @@ def gradient_penalty(critic, real, fake, epsilon):
     return ops.mean(ops.square(norms - 1.0))
 
 
+def r1_penalty(discriminator, real):
+    """Mescheder et al.'s R1 before its weight gamma / 2: mean over real samples of
+    ||grad D(x)||^2, the gradient of D's logit (its score before any sigmoid)."""
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        scores = discriminator(real)
+    grads = ops.cast(tape.gradient(scores, real), "float32")
+    return ops.mean(ops.sum(ops.square(grads), axis=tuple(range(1, len(grads.shape)))))
+
+
 def mean_absolute_error(a, b):
     """L1 distance, the cycle-consistency and identity term of CycleGAN."""
     return ops.mean(ops.abs(ops.cast(a, "float32") - ops.cast(b, "float32")))

@@ -22,11 +22,12 @@ class ConfigError(UsageError):
 RENAMED = {"n_critic": "d_steps", "loss": "adversarial_loss", "generator_steps": "g_steps"}
 
 
-def option(default, help, source=None, choices=None, minimum=None, maximum=None, stage="train"):
+def option(default, help, source=None, choices=None, minimum=None, maximum=None, stage="train", check=None):
     """A field of an options dataclass. `source` names the paper (or measurement) behind the
-    default; `choices`, `minimum` and `maximum` bound the values a user may give. `stage` says who reads
-    it: "data" (the method's training_data), "build" (the network builders), "compile" (the
-    optimizers) or "train" (the model's constructor)."""
+    default; `choices`, `minimum` and `maximum` bound the values a user may give, and `check(value)`
+    returns what else is wrong with one (or None). `stage` says who reads it: "data" (the method's
+    training_data), "build" (the network builders), "compile" (the optimizers) or "train" (the
+    model's constructor)."""
     return dataclasses.field(
         default=default,
         metadata={
@@ -36,6 +37,7 @@ def option(default, help, source=None, choices=None, minimum=None, maximum=None,
             "minimum": minimum,
             "maximum": maximum,
             "stage": stage,
+            "check": check,
         },
     )
 
@@ -74,6 +76,9 @@ def coerce(field, hint, value):
         raise ConfigError(f"config key {field.name!r} must be at least {minimum}, got {value!r}")
     if maximum is not None and value is not None and value > maximum:
         raise ConfigError(f"config key {field.name!r} must be at most {maximum}, got {value!r}")
+    problem = field.metadata.get("check") and field.metadata["check"](value)
+    if problem:
+        raise ConfigError(f"config key {field.name!r} {problem}")
     return value
 
 

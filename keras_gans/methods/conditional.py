@@ -19,7 +19,7 @@ from keras_gans.errors import UsageError
 from keras_gans.export import finite_noise, images_to_uint8
 from keras_gans.methods import registry
 from keras_gans.methods.base import DISCRIMINATOR, training_options
-from keras_gans.methods.gan import GAN, GANOptions
+from keras_gans.methods.gan import GAN, GANOptions, discriminator_normalization
 from keras_gans.methods.wgan import WGANGPOptions
 from keras_gans.options import ConfigError, option
 
@@ -177,8 +177,8 @@ class ACGAN(ConditionalGAN):
 
 
 def build(model_class, build_discriminator):
-    """A builder for `registry.register`: the conditional generator and `build_discriminator`
-    (LayerNorm in place of BatchNorm under a gradient penalty, which is per sample)."""
+    """A builder for `registry.register`: the conditional generator and `build_discriminator`,
+    normalised as its constraints allow (`gan.discriminator_normalization`)."""
 
     def build_model(options, image_shape, num_classes=None, seed=None):
         if not num_classes:
@@ -190,7 +190,11 @@ def build(model_class, build_discriminator):
             image_shape, num_classes, latent_dim=options.latent_dim, filters=options.g_filters
         )
         discriminator = build_discriminator(
-            image_shape, num_classes, filters=options.d_filters, normalization="layer" if options.gp_weight else "batch"
+            image_shape,
+            num_classes,
+            filters=options.d_filters,
+            normalization=discriminator_normalization(options),
+            minibatch_std_group=options.minibatch_std,
         )
         return model_class(generator, discriminator, num_classes, seed=seed, **training_options(options))
 

@@ -41,7 +41,13 @@ from keras_gans.methods.base import (
     training_options,
     update_moving_average,
 )
-from keras_gans.methods.constraints import GradientPenalty, WeightClipping
+from keras_gans.methods.constraints import (
+    DifferentiableAugmentation,
+    GradientPenalty,
+    R1Penalty,
+    SpectralNormalization,
+    WeightClipping,
+)
 from keras_gans.options import option
 
 
@@ -96,6 +102,31 @@ class GANOptions(OptimizerOptions):
         "decay of the generator's moving average that samples and exports use (0: the raw generator)",
         "Karras et al. 2018",
         minimum=0,
+    )
+    spectral_norm: bool = option(
+        False,
+        "divide each discriminator kernel by its largest singular value after every update",
+        "Miyato et al. 2018",
+    )
+    r1_gamma: float = option(
+        0.0,
+        "gamma of the R1 penalty, gamma/2 * |grad D(real)|^2, on the discriminator (0: off)",
+        "Mescheder et al. 2018",
+        minimum=0,
+    )
+    diff_augment: str = option(
+        "",
+        "augment real and generated images alike before D, differentiably: a comma-separated "
+        "list of color, translation, cutout ('': none)",
+        "Zhao et al. 2020",
+        check=DifferentiableAugmentation.policy_problem,
+    )
+    minibatch_std: int = option(
+        0,
+        "add a channel of the spread over groups of this many images at D's base (0: off; dcgan networks)",
+        "Karras et al. 2018",
+        minimum=0,
+        stage="build",
     )
 
 
@@ -179,6 +210,9 @@ class GAN(NoiseToImage, AdversarialModel):
         self.clip_value = float(options["clip_value"])
         self.gp_weight = float(options["gp_weight"])
         self.ema_decay = float(options["ema_decay"] or 0.0)
+        self.spectral_norm = bool(options["spectral_norm"])
+        self.r1_gamma = float(options["r1_gamma"])
+        self.diff_augment = str(options["diff_augment"] or "")
         for key in ("d_steps", "g_steps"):
             if getattr(self, key) < 1:
                 raise UsageError(f"{key} must be at least 1, got {getattr(self, key)}; 1 is Goodfellow et al.'s step")
@@ -186,17 +220,26 @@ class GAN(NoiseToImage, AdversarialModel):
         self.d_loss_fn, self.g_loss_fn = losses.get_adversarial_loss(self.adversarial_loss)
         self.generator = generator
         self.discriminator = discriminator
+        # State of the constraints (spectral norm's vectors), tracked so checkpoints hold it.
+        self.constraint_variables = [v for c in self.constraints for v in c.bind(discriminator)]
         self.latent_dim = int(generator.inputs[0].shape[-1])
         self.ema_generator = frozen_copy(generator) if self.ema_decay else None
 
     @staticmethod
     def make_constraints(options):
-        """The discriminator constraints the options switch on, in the order they apply."""
+        """The discriminator constraints the options switch on, in the order they apply:
+        augmentation first (the penalties see the images D sees), projections last."""
         constraints = []
-        if options["clip_value"]:
-            constraints.append(WeightClipping(options["clip_value"]))
+        if options["diff_augment"]:
+            constraints.append(DifferentiableAugmentation(options["diff_augment"]))
         if options["gp_weight"]:
             constraints.append(GradientPenalty(options["gp_weight"]))
+        if options["r1_gamma"]:
+            constraints.append(R1Penalty(options["r1_gamma"]))
+        if options["clip_value"]:
+            constraints.append(WeightClipping(options["clip_value"]))
+        if options["spectral_norm"]:
+            constraints.append(SpectralNormalization())
         return constraints
 
     @classmethod
@@ -282,7 +325,14 @@ class GAN(NoiseToImage, AdversarialModel):
         """Mean discriminator output; a probability where the loss defines one."""
         return ops.mean(self.output_values(scores))
 
+    def seen_by_discriminator(self, images):
+        """`images` as the discriminator sees them: through each constraint's transform."""
+        for constraint in self.constraints:
+            images = constraint.transform(images, lambda n, shape: self.replica_share(keras.random.uniform, n, shape))
+        return images
+
     def discriminator_loss(self, real, fake, labels):
+        real, fake = self.seen_by_discriminator(real), self.seen_by_discriminator(fake)
         real_scores, real_classes = self.discriminate(real, labels)
         fake_scores, _ = self.discriminate(fake, labels)
         loss = self.d_loss_fn(real_scores, fake_scores)
@@ -300,7 +350,7 @@ class GAN(NoiseToImage, AdversarialModel):
         return loss + class_loss if class_terms else loss, {**terms, **class_terms}
 
     def generator_loss(self, fake, labels):
-        scores, classes = self.discriminate(fake, labels)
+        scores, classes = self.discriminate(self.seen_by_discriminator(fake), labels)
         class_loss, class_terms = self.class_terms(classes, labels, GENERATOR)
         loss = self.g_loss_fn(scores)
         return loss + class_loss if class_terms else loss, class_terms
@@ -371,10 +421,21 @@ class LSGANOptions(GANOptions):
     )
 
 
+def discriminator_normalization(options):
+    """BatchNorm (DCGAN's) unless a constraint forbids it: a per-sample penalty (GP, R1) would
+    see other samples through the batch statistics, so LayerNorm; spectral normalisation makes
+    each layer 1-Lipschitz, which a BatchNorm after it would undo, so none (Miyato et al.)."""
+    if options.spectral_norm:
+        return None
+    return "layer" if options.gp_weight or options.r1_gamma else "batch"
+
+
 def build_networks(options, image_shape):
-    """(generator, discriminator) of `options.generator`'s kind. A penalised critic gets
-    LayerNorm in place of BatchNorm: the gradient penalty is per sample."""
+    """(generator, discriminator) of `options.generator`'s kind, the discriminator normalised
+    as its constraints allow (`discriminator_normalization`)."""
     if options.generator == "mlp":
+        if options.minibatch_std:
+            raise UsageError("minibatch_std is a layer of the dcgan networks; set generator: dcgan or minibatch_std: 0")
         return (
             networks.build_mlp_generator(image_shape, latent_dim=options.latent_dim),
             networks.build_mlp_discriminator(image_shape),
@@ -383,7 +444,8 @@ def build_networks(options, image_shape):
     discriminator = networks.build_dcgan_discriminator(
         image_shape,
         filters=options.d_filters,
-        normalization="layer" if options.gp_weight else "batch",
+        normalization=discriminator_normalization(options),
+        minibatch_std_group=options.minibatch_std,
         name="critic" if options.adversarial_loss == "wasserstein" else "discriminator",
     )
     return generator, discriminator

@@ -44,21 +44,30 @@ def build_conditional_generator(
     return keras.Model([z, label], images, name=name)
 
 
-def build_conditional_critic(image_shape, num_classes, filters=64, normalization="layer", name="critic"):
+def build_conditional_critic(
+    image_shape, num_classes, filters=64, normalization="layer", minibatch_std_group=0, name="critic"
+):
     """(image, label) -> one score; the label enters as an extra channel."""
     height, width, _ = image_shape
     images, label = keras.Input(image_shape, name="images"), label_input()
     plane = label_embedding(num_classes, height * width)(label)
     plane = keras.layers.Reshape((height, width, 1))(plane)
-    x = discriminator_features(keras.layers.Concatenate()([images, plane]), filters, normalization=normalization)
+    x = discriminator_features(
+        keras.layers.Concatenate()([images, plane]),
+        filters,
+        normalization=normalization,
+        minibatch_std_group=minibatch_std_group,
+    )
     scores = keras.layers.Dense(1, kernel_initializer=conv_init())(x)
     return keras.Model([images, label], output_logits(scores), name=name)
 
 
-def build_acgan_discriminator(image_shape, num_classes, filters=64, normalization="batch", name="discriminator"):
+def build_acgan_discriminator(
+    image_shape, num_classes, filters=64, normalization="batch", minibatch_std_group=0, name="discriminator"
+):
     """image -> (real/fake logit, class logits) from shared features."""
     images = keras.Input(image_shape, name="images")
-    x = discriminator_features(images, filters, normalization=normalization)
+    x = discriminator_features(images, filters, normalization=normalization, minibatch_std_group=minibatch_std_group)
     source = keras.layers.Dense(1, kernel_initializer=conv_init())(x)
     classes = keras.layers.Dense(num_classes, kernel_initializer=conv_init())(x)
     return keras.Model(images, [output_logits(source), output_logits(classes, name="class_logits")], name=name)

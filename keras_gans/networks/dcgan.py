@@ -11,7 +11,14 @@ generator a layer that mixes the whole layout before upsampling. On MNIST after 
 
 import keras
 
-from keras_gans.networks.layers import batch_norm, conv_init, output_image, output_logits, upsampling_plan
+from keras_gans.networks.layers import (
+    MinibatchStandardDeviation,
+    batch_norm,
+    conv_init,
+    output_image,
+    output_logits,
+    upsampling_plan,
+)
 
 
 def _up_block(x, width, kernel_size, strides):
@@ -39,12 +46,15 @@ def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4
     return keras.Model(z, output_image(x), name=name)
 
 
-def discriminator_features(images, filters=64, kernel_size=4, normalization="batch", dropout=0.0):
+def discriminator_features(
+    images, filters=64, kernel_size=4, normalization="batch", dropout=0.0, minibatch_std_group=0
+):
     """The stride-2 ladder down to the base size, flattened; widths double on the way.
 
     `normalization`: "batch" (DCGAN), "layer" or None (critics with a gradient penalty: the
     penalty is per sample, which BatchNorm's batch statistics would break). `dropout` after each
-    layer while training (a classifier of few labels).
+    layer while training (a classifier of few labels). `minibatch_std_group` > 0 adds Karras et
+    al.'s minibatch standard deviation channel at the base, over groups of that many images.
     """
     _, doublings = upsampling_plan(images.shape[1])
     x = images
@@ -64,12 +74,18 @@ def discriminator_features(images, filters=64, kernel_size=4, normalization="bat
         x = keras.layers.LeakyReLU(0.2)(x)
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
+    if minibatch_std_group:
+        x = MinibatchStandardDeviation(minibatch_std_group)(x)
     return keras.layers.Flatten()(x)
 
 
-def build_dcgan_discriminator(image_shape, filters=64, kernel_size=4, normalization="batch", name="discriminator"):
-    """One logit per image; see `discriminator_features` for `normalization`."""
+def build_dcgan_discriminator(
+    image_shape, filters=64, kernel_size=4, normalization="batch", minibatch_std_group=0, name="discriminator"
+):
+    """One logit per image; see `discriminator_features` for the other arguments."""
     images = keras.Input(image_shape, name="images")
-    features = discriminator_features(images, filters, kernel_size, normalization)
+    features = discriminator_features(
+        images, filters, kernel_size, normalization, minibatch_std_group=minibatch_std_group
+    )
     logits = keras.layers.Dense(1, kernel_initializer=conv_init())(features)
     return keras.Model(images, output_logits(logits), name=name)

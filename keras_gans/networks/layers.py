@@ -105,3 +105,44 @@ def output_image(x, name="image"):
 
 def output_logits(x, name="logits"):
     return keras.layers.Activation("linear", dtype="float32", name=name)(x)
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class MinibatchStandardDeviation(keras.layers.Layer):
+    """Karras et al. 2018: one more channel holding how much the images of a small group differ
+    (their standard deviation, averaged over positions and channels), so the discriminator can
+    tell a batch of near-copies, a collapsed generator's output, from a varied real one.
+
+    Groups are contiguous runs of `group_size` images, so a replica's share of a batch holds
+    whole groups and a mirrored step equals the single-device one.
+    """
+
+    def __init__(self, group_size=4, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = int(group_size)
+
+    def group_of(self, features):
+        """The largest divisor of `group_size` that divides the batch (a last, smaller batch)."""
+        if features.shape[0] is not None:
+            return math.gcd(features.shape[0], self.group_size)
+        batch, group = ops.shape(features)[0], 1
+        for divisor in range(2, self.group_size + 1):
+            if self.group_size % divisor == 0:
+                group = ops.where(batch % divisor == 0, divisor, group)
+        return group
+
+    def call(self, features):
+        group = self.group_of(features)
+        x = ops.cast(features, "float32")
+        grouped = ops.reshape(x, (-1, group) + tuple(x.shape[1:]))
+        spread = ops.sqrt(ops.var(grouped, axis=1) + 1e-8)  # (groups, H, W, C)
+        per_group = ops.mean(spread, axis=(1, 2, 3))
+        per_image = ops.repeat(per_group, group, axis=0)[:, None, None, None]
+        channel = ops.broadcast_to(per_image, ops.shape(x)[:-1] + (1,))
+        return ops.concatenate([features, ops.cast(channel, features.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:-1] + (input_shape[-1] + 1,)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}
