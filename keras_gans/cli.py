@@ -37,7 +37,7 @@ WRITE_FLAGS = "python -m keras_gans.cli write-flags"
 COMMANDS = (
     ("train", "train a GAN into a run folder; python train.py is the same", "train --method dcgan --data mnist"),
     ("generate", "draw a grid of samples from a run", "generate --model runs/dcgan-mnist -n 64 --out samples.png"),
-    ("evaluate", "score samples with a reference classifier", "evaluate --model runs/dcgan-mnist"),
+    ("evaluate", "score samples with two reference classifiers", "evaluate --model runs/dcgan-mnist"),
     (
         "translate",
         "translate images with a CycleGAN run",
@@ -409,11 +409,11 @@ def command_generate(args):
 
 
 def command_evaluate(args):
-    """Scores an exported model with reference classifiers, by what it serves: samples of a
-    generator, labels kept by a conditional generator, or labels kept through a translation;
+    """Scores an exported model with two reference classifiers (judges), by what it serves: samples
+    of a generator, labels kept by a conditional generator, or labels kept through a translation;
     and a run's exported classifier by its accuracy on the test images."""
     from keras_gans.export import saved_model_info
-    from keras_gans.metrics import evaluation
+    from keras_gans.metrics import JUDGES, disagreement, evaluation
 
     if args.n <= 0:
         raise UsageError(f"-n must be a positive number of images, got {args.n}")
@@ -422,15 +422,23 @@ def command_evaluate(args):
     data = args.data or (config_lib.load_yaml(stored).get("data") if os.path.exists(stored) else None)
     if not data:
         raise UsageError("pass --data NAME: the SavedModel does not say which data it learned")
+    names = {judge: f"judge {number}" for number, judge in enumerate(JUDGES, 1)}
     if "a2b" in info.signatures:
         for direction in ("a2b", "b2a"):
-            scores = evaluation.score_translation(info.path, data, direction, args.n)
-            print(f"{direction}: {scores}")
+            for judge, name in names.items():
+                scores = evaluation.score_translation(info.path, data, direction, args.n, judge)
+                print(f"{direction}: {scores} ({name}, {JUDGES[judge]})")
         return
-    scores = evaluation.score_samples(info.path, data, args.n, args.seed)
-    print(f"{args.n} samples of {args.model} on the reference classifier of {data}: {scores}")
-    if info.num_classes:
-        print(f"samples drawn per class: {evaluation.score_labels(info.path, data, args.n, args.seed)}")
+    judged = evaluation.score_samples_by_judge(info.path, data, args.n, args.seed)
+    print(f"{args.n} samples of {args.model}, read by two reference classifiers of {data}:")
+    for judge, scores in judged.items():
+        print(f"{names[judge]} ({JUDGES[judge]}): {scores}")
+        print(f"  {scores.class_mix()}")
+        if info.num_classes:
+            print(f"  samples drawn per class: {evaluation.score_labels(info.path, data, args.n, args.seed, judge)}")
+    said = disagreement({names[judge]: scores for judge, scores in judged.items()})
+    if said:
+        print(said)
     classifier = os.path.join(args.model, "export", "classifier")
     if os.path.isdir(classifier):
         print(f"classifier on the test images of {data}: {evaluation.score_classifier(classifier, data)}")

@@ -1,14 +1,31 @@
 """Sample-quality measures."""
 
-from keras_gans.metrics.classifier import ClassifierScores, classifier_scores, feature_model, frechet_distance
-from keras_gans.metrics.reference import build_classifier, real_images, reference_classifier
+from keras_gans.metrics.classifier import (
+    ClassifierScores,
+    classifier_scores,
+    disagreement,
+    feature_model,
+    frechet_distance,
+    total_variation,
+)
+from keras_gans.metrics.reference import (
+    JUDGES,
+    build_classifier,
+    build_deep_classifier,
+    real_images,
+    reference_classifier,
+)
 
 __all__ = [
+    "JUDGES",
     "ClassifierScores",
     "build_classifier",
+    "build_deep_classifier",
     "classifier_scores",
+    "disagreement",
     "feature_model",
     "frechet_distance",
     "real_images",
     "reference_classifier",
+    "total_variation",
 ]

@@ -1,11 +1,12 @@
 """Scores of an exported model (a SavedModel or a run folder), whatever it serves:
 
-- a noise-to-image generator: the reference classifier's confident share, class coverage and
-  feature-space Frechet distance (`score_samples`);
+- a noise-to-image generator: each reference classifier's confident share, class coverage, class
+  mix against the real images' and feature-space Frechet distance (`score_samples_by_judge`);
 - a conditional generator: how often samples drawn for class k are classified as k (`score_labels`);
 - a translation model: how often translated test images keep their label in the other domain
   (`score_translation`), which needs two labelled domains with the same classes.
 
+Each of these takes the judge to read with (a key of JUDGES: "small", the default, or "deep").
 Only TensorFlow and the reference classifiers are used, never the training code, so a run is
 judged the way a user would serve it.
 """
@@ -27,7 +28,7 @@ from keras_gans.export import (
     uint8_to_images,
 )
 from keras_gans.metrics.classifier import classifier_scores
-from keras_gans.metrics.reference import real_images, reference_classifier
+from keras_gans.metrics.reference import JUDGES, real_images, reference_classifier
 
 
 @dataclasses.dataclass
@@ -83,26 +84,34 @@ def score_classifier(path, data, n=100_000):
     return ClassifierAccuracy(float(np.mean(predicted == labels)), len(labels), LabelAccuracy(per_class))
 
 
-def score_samples(path, data, n=2000, seed=0):
-    """ClassifierScores of `n` samples against `data`'s reference classifier and real test images."""
+def score_samples(path, data, n=2000, seed=0, judge="small"):
+    """ClassifierScores of `n` samples against `data`'s reference classifier `judge` and real test images."""
+    return score_samples_by_judge(path, data, n, seed, judges=(judge,))[judge]
+
+
+def score_samples_by_judge(path, data, n=2000, seed=0, judges=tuple(JUDGES)):
+    """ClassifierScores of the same `n` samples and real test images by each judge, by its name."""
     samples = uint8_to_images(sample_saved_model(path, n, seed=seed))
     size, channels = samples.shape[1], samples.shape[-1]
     real, _ = real_images(data, size, channels, n=n)
-    return classifier_scores(reference_classifier(data, size, channels), samples, real)
+    return {
+        judge: classifier_scores(reference_classifier(data, size, channels, judge=judge), samples, real)
+        for judge in judges
+    }
 
 
-def score_labels(path, data, n=2000, seed=0):
+def score_labels(path, data, n=2000, seed=0, judge="small"):
     """LabelAccuracy of a conditional generator: `n` samples, classes in turn."""
     num_classes = saved_model_info(path).num_classes
     labels = np.arange(n) % num_classes
     samples = uint8_to_images(sample_saved_model(path, n, seed=seed, labels=labels))
-    classifier = reference_classifier(data, samples.shape[1], samples.shape[-1])
+    classifier = reference_classifier(data, samples.shape[1], samples.shape[-1], judge=judge)
     return _label_accuracy(classifier, samples, labels, num_classes)
 
 
-def score_translation(path, spec, direction, n=2000):
+def score_translation(path, spec, direction, n=2000, judge="small"):
     """LabelAccuracy of translated test images of the source domain, judged by the target
-    domain's reference classifier (trained on the target's train split only)."""
+    domain's reference classifier `judge` (trained on the target's train split only)."""
     names = _domain_names(spec)
     source, target = names if direction == "a2b" else names[::-1]
     serve, (size, _, channels) = load_translation(path, direction)
@@ -119,7 +128,7 @@ def score_translation(path, spec, direction, n=2000):
             for start in range(0, len(images), 500)
         ]
     )
-    classifier = reference_classifier(target, size, channels)
+    classifier = reference_classifier(target, size, channels, judge=judge)
     return _label_accuracy(classifier, uint8_to_images(translated), labels, classifier.outputs[0].shape[-1])
 
 

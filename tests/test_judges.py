@@ -1,0 +1,163 @@
+"""Two judges and a class-mix figure (issue 16): the small judge read the quick start's samples as
+10/10 classes while an independent classifier found ones, sevens and eights at 2-4% each. Total
+variation on hand-made histograms, the second judge trained on the embedded digits (in a temporary
+cache) and reading them, the line saying when the judges disagree, and evaluate's block per judge."""
+
+import random
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_gans
+from keras_gans.metrics import ClassifierScores, disagreement, total_variation
+from keras_gans.metrics import reference as judges
+from keras_gans.metrics.classifier import chance_total_variation
+
+SIZE = 8  # the digits' own size, the quickest to train judges at
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "classifiers"
+
+
+def test_total_variation_of_class_histograms():
+    assert total_variation([0.1] * 10, [0.1] * 10) == 0
+    assert total_variation([0.5, 0.5, 0, 0], [0, 0, 0.3, 0.7]) == 1  # disjoint
+    # The issue's kind of imbalance: three classes at 2.5% where the real mix has 10% of each;
+    # the other seven share what they lost, so 3 x 7.5% of the samples must change class.
+    samples = np.full(10, 0.925 / 7)
+    samples[[1, 7, 8]] = 0.025
+    assert total_variation(samples, np.full(10, 0.1)) == pytest.approx(0.225)
+    assert total_variation([70, 20, 10], [0.4, 0.4, 0.2]) == pytest.approx(0.3)  # counts or shares
+
+
+def test_scores_show_the_class_mix_beside_the_shares():
+    scores = ClassifierScores(0.9, np.array([0.5, 0.3, 0.2]), 1.5, np.array([0.4, 0.4, 0.2]), 0.02)
+    assert scores.class_mix_tv == pytest.approx(0.1) and scores.classes_present == 3
+    assert str(scores) == (
+        "confident 90.0%, classes with >=5%: 3/3, class-mix TV 0.10 (0.02 by chance), Frechet distance 1.50"
+    )
+    assert scores.class_mix() == "per class: 0 50.0%, 1 30.0%, 2 20.0% (real images: 20.0% to 40.0%)"
+    assert str(ClassifierScores(0.9, np.array([0.5, 0.5]), None)) == "confident 90.0%, classes with >=5%: 2/2"
+
+
+def test_chance_total_variation_is_the_normal_approximation():
+    """2,000 samples against the 359 held-out digits, ten equal classes: each class's share
+    differs by a normal of sd sqrt(0.09 / 2000 + 0.09 / 359) = 0.0172, |.| averages 0.8 sd, and
+    ten of them halved make 0.069."""
+    assert chance_total_variation(np.full(10, 0.1), 2000, 359) == pytest.approx(0.069, abs=0.003)
+    assert chance_total_variation(np.full(10, 0.1), 100_000, 100_000) < 0.01
+
+
+def hand_made(confident, shares, tv):
+    """Scores whose class-mix TV is `tv` against ten equal real classes."""
+    shares = np.asarray(shares, "float64")
+    scores = ClassifierScores(confident, shares, 10.0, np.full(len(shares), 0.1), 0.07)
+    assert scores.class_mix_tv == pytest.approx(tv)
+    return scores
+
+
+EVEN = [0.1] * 10
+IMBALANCED = [0.12, 0.025, 0.12, 0.12, 0.12, 0.12, 0.12, 0.025, 0.12, 0.11]  # two classes 7.5 points short
+
+
+def test_judges_that_agree_say_nothing():
+    assert disagreement({"judge 1": hand_made(0.749, EVEN, 0), "judge 2": hand_made(0.70, EVEN, 0)}) is None
+
+
+def test_the_disagreement_line_names_each_figure_the_judges_read_differently():
+    said = disagreement({"judge 1": hand_made(0.749, EVEN, 0), "judge 2": hand_made(0.658, IMBALANCED, 0.15)})
+    assert said == (
+        "the judges disagree (classes with >=5%: judge 1 10/10, judge 2 8/10; confident: judge 1 74.9%, "
+        "judge 2 65.8% (more than 5 points apart); class-mix TV: judge 1 0.00, judge 2 0.15 (more than 0.05 "
+        "apart)): look at the samples"
+    )
+    only_confident = disagreement({"judge 1": hand_made(0.80, EVEN, 0), "judge 2": hand_made(0.74, EVEN, 0)})
+    assert only_confident.startswith("the judges disagree (confident: judge 1 80.0%, judge 2 74.0%")
+
+
+def test_the_second_judge_trains_once_and_reads_real_digits(cache, capsys):
+    """Ten epochs rather than the 25 of its recipe, to save time: 97.5% right after 8, 98.3% after 25."""
+    classifier = judges.reference_classifier("digits", SIZE, 1, epochs=10, judge="deep")
+    said = capsys.readouterr().err.splitlines()
+    assert said[0].startswith(
+        f"training a second reference classifier of digits at {SIZE}px first (10 epochs over 1438 images, "
+        "shifted, rotated and zoomed; once: it is cached in "
+    )
+    assert said[1].startswith("second reference classifier trained in ") and len(said) == 2
+    images, labels = keras_gans.metrics.real_images("digits", SIZE, 1, n=359)
+    logits = classifier.predict(images, verbose=0)
+    accuracy = np.mean(logits.argmax(1) == labels)
+    assert accuracy > 0.9, f"the second judge reads {accuracy:.1%} of held-out digits right"
+    cached = sorted(path.name for path in cache.iterdir())
+    assert cached == [judges.cache_path("digits", (SIZE, SIZE, 1), 10, "deep").name]
+    assert cached[0].startswith(f"digits-{SIZE}px-1ch-deep-")  # beside the small judge's digits-8px-1ch.keras
+    again = judges.reference_classifier("digits", SIZE, 1, judge="deep")  # from the cache, in silence
+    assert capsys.readouterr().err == "" and np.allclose(again.predict(images, verbose=0), logits, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def one_epoch_judges(tmp_path_factory):
+    """Both judges of the digits at SIZE, one epoch each, in a cache of their own: (its root, their weights)."""
+    root = tmp_path_factory.mktemp("one_epoch")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KERAS_GANS_CACHE", str(root))
+        weights = {
+            judge: judges.reference_classifier("digits", SIZE, 1, epochs=1, judge=judge).get_weights()
+            for judge in judges.JUDGES
+        }
+    return root, weights
+
+
+def test_a_fresh_cache_gives_the_same_judges_and_the_process_goes_on_as_it_was(one_epoch_judges, cache):
+    """Both judges are trained seeded, whatever state the process's random generators were in, and
+    leave that state as they found it."""
+    keras.utils.set_random_seed(1)
+    before = random.getstate(), np.random.get_state()[1].copy(), tf.compat.v1.random.get_seed(0)
+    for judge, weights in one_epoch_judges[1].items():
+        again = judges.reference_classifier("digits", SIZE, 1, epochs=1, judge=judge).get_weights()
+        assert all(np.array_equal(a, b) for a, b in zip(weights, again)), judge
+    after = random.getstate(), np.random.get_state()[1], tf.compat.v1.random.get_seed(0)
+    assert after[0] == before[0] and np.array_equal(after[1], before[1]) and after[2] == before[2]
+
+
+def test_the_second_judges_cache_key_follows_its_network_and_training(monkeypatch):
+    key = judges.cache_path("digits", (SIZE, SIZE, 1), 10, "deep")
+    assert judges.cache_path("digits", (SIZE, SIZE, 1), 10, "deep") == key  # the same in any session
+    assert judges.cache_path("digits", (SIZE, SIZE, 1), 10).name == "digits-8px-1ch.keras"  # as before seeding
+    monkeypatch.setitem(judges.DEEP_TRAINING, "learning_rate", 1e-3)
+    assert judges.cache_path("digits", (SIZE, SIZE, 1), 10, "deep") != key
+    monkeypatch.undo()
+    build = judges.build_deep_classifier
+    wider = lambda shape, classes: build(shape, classes + 1)  # noqa: E731 (any change to the network)
+    monkeypatch.setattr(judges, "build_deep_classifier", wider)
+    assert judges.cache_path("digits", (SIZE, SIZE, 1), 10, "deep") != key
+
+
+def test_evaluate_prints_a_block_per_judge_and_says_when_they_disagree(one_epoch_judges, tmp_path, monkeypatch, capsys):
+    """An untrained generator (what it draws does not matter here) read by the one-epoch judges;
+    a margin below zero makes the judges disagree."""
+    from keras_gans import cli
+    from keras_gans.export import export_generator
+    from keras_gans.metrics import classifier
+
+    monkeypatch.setenv("KERAS_GANS_CACHE", str(one_epoch_judges[0]))
+    export_generator(keras_gans.build("gan", image_shape=(SIZE, SIZE, 1)), str(tmp_path / "generator"))
+    capsys.readouterr()
+    monkeypatch.setattr(classifier, "CONFIDENT_MARGIN", -1.0)
+    assert cli.main(["evaluate", "--model", str(tmp_path / "generator"), "--data", "digits", "-n", "200"]) == 0
+    printed = capsys.readouterr()
+    lines = printed.out.splitlines()
+    assert (
+        printed.err == ""
+        and lines[0] == f"200 samples of {tmp_path / 'generator'}, read by two reference classifiers of digits:"
+    )
+    assert lines[1].startswith("judge 1 (small CNN): confident ") and "class-mix TV" in lines[1]
+    assert lines[2].startswith("  per class: 0 ") and "(real images: " in lines[2]
+    assert lines[3].startswith(f"judge 2 ({judges.JUDGES['deep']}): confident ") and "class-mix TV" in lines[3]
+    assert lines[4].startswith("  per class: 0 ")
+    assert lines[5].startswith("the judges disagree (") and "confident: judge 1 " in lines[5] and len(lines) == 6
