@@ -372,6 +372,8 @@ def command_train(args):
         config = run.resume_config(probe.run_dir(), overrides)
     else:
         config = config_lib.resolve(overrides, config_file_name=args.config)
+    # multiworker's strategy must start TensorFlow's devices itself (run.make_strategy)
+    find_devices_quietly(start_devices=config.strategy != "multiworker")
     run.train(config, resume=args.resume)
 
 
@@ -585,14 +587,15 @@ def _one_line_warning(message, category, *_):
         print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
-def find_devices_quietly():
+def find_devices_quietly(start_devices=True):
     """Imports TensorFlow and initialises its devices with native stderr muted: its start-up
     notices, and on a machine without a GPU a CUDA build's failed cuInit, are noise to a
     command-line user."""
     tf = _import_tensorflow()
     if not os.environ.get("KERAS_GANS_VERBOSE_TF"):
         tf.get_logger().setLevel("ERROR")
-    _mute_native_stderr(tf.config.list_logical_devices)
+    if start_devices:
+        _mute_native_stderr(tf.config.list_logical_devices)
 
 
 def _diverged(error):
@@ -615,9 +618,7 @@ def main(argv=None, prog="keras-gans", train_prog=None):
             if asks_for_help(argv[1:]):
                 help_without_tensorflow(argv[1:], train_prog)
             _import_tensorflow()
-            arguments = parse_train_arguments(argv[1:], train_prog)
-            find_devices_quietly()
-            command_train(arguments)
+            command_train(parse_train_arguments(argv[1:], train_prog))
         else:
             args = build_parser(prog).parse_args(argv)
             find_devices_quietly()

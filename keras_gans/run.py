@@ -11,16 +11,25 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
+import hashlib
+import json
 import os
+import re
+import shutil
 import sys
+import tempfile
 
 import keras
+import numpy as np
 import tensorflow as tf
 import yaml
 
+from keras_gans import _mute_native_stderr
 from keras_gans import callbacks as gan_callbacks
 from keras_gans import config as config_lib
 from keras_gans.checkpoint import (
+    LATEST,
+    PREVIOUS,
     CheckpointError,
     latest_checkpoint,
     remove_leftovers,
@@ -33,6 +42,11 @@ from keras_gans.progress import ProgressLog, plural
 
 HOLDER = ".training-pid"
 MAX_LEARNING_RATE_HALVINGS = 3
+TF_CONFIG_EXAMPLE = (
+    'TF_CONFIG=\'{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}\' '
+    "(index 1 on host2)"
+)
+_ADDRESS = re.compile(r"([^:\s\[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})")
 
 
 class TrainingDiverged(Exception):
@@ -46,11 +60,58 @@ def make_strategy(name):
         return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if name == "multiworker":  # reads the cluster from TF_CONFIG
-        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "multiworker":
+        check_tf_config(os.environ.get("TF_CONFIG"))
+        try:  # muted: creating it starts TensorFlow's devices, and their notices (the command line skips them)
+            return _mute_native_stderr(tf.distribute.MultiWorkerMirroredStrategy)
+        except RuntimeError as error:  # its collective ops are configured as TensorFlow starts, or never
+            raise UsageError(
+                f"--strategy multiworker must be the process's first TensorFlow work ({error}); start it in a "
+                "process of its own, e.g. python train.py --strategy multiworker"
+            ) from None
     if name == "cpu":
         return tf.distribute.OneDeviceStrategy("/cpu:0")
     raise UsageError(f"strategy {name!r} is not one of auto, mirrored, multiworker, cpu")
+
+
+def check_tf_config(text):
+    """Refuses a TF_CONFIG that MultiWorkerMirroredStrategy would misread: without one it trains
+    alone, silently, and a worker given a wrong address waits for its peers forever."""
+
+    def refuse(problem):
+        raise UsageError(f"--strategy multiworker: {problem}; set on each machine {TF_CONFIG_EXAMPLE}")
+
+    if not text or not text.strip():
+        refuse("TF_CONFIG is not set, so there is no cluster to join")
+    try:
+        settings = json.loads(text)
+    except ValueError as error:
+        refuse(f"TF_CONFIG is not JSON ({error})")
+    if not isinstance(settings, dict) or not isinstance(settings.get("cluster"), dict) or not settings["cluster"]:
+        refuse('TF_CONFIG has no "cluster" mapping jobs to their host:port addresses')
+    cluster = settings["cluster"]
+    for job, addresses in cluster.items():
+        if job not in ("chief", "worker"):
+            refuse(f"TF_CONFIG's cluster has a {job!r} job; multiworker training uses only 'worker' and 'chief' jobs")
+        if not isinstance(addresses, list) or not addresses:
+            refuse(f"TF_CONFIG's {job!r} job is not a list of host:port addresses")
+        for address in addresses:
+            match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
+            if not match or not 0 < int(match[2]) < 65536:
+                refuse(f"TF_CONFIG's {job} address {address!r} is not host:port")
+    if len(cluster.get("chief", [])) > 1:
+        refuse(f"TF_CONFIG names {len(cluster['chief'])} chiefs, and there can be one")
+    every = [address for addresses in cluster.values() for address in addresses]
+    if len(set(every)) < len(every):
+        refuse("TF_CONFIG's cluster names an address twice; give each task a port of its own")
+    task = settings.get("task")
+    if not isinstance(task, dict) or "type" not in task or "index" not in task:
+        refuse('TF_CONFIG has no "task" with a "type" and an "index", this machine\'s place in the cluster')
+    if task["type"] not in cluster:
+        refuse(f"TF_CONFIG's task type {task['type']!r} is not a job of its cluster ({', '.join(cluster)})")
+    tasks = len(cluster[task["type"]])
+    if type(task["index"]) is not int or not 0 <= task["index"] < tasks:
+        refuse(f"TF_CONFIG's task index {task['index']!r} is not one of its {task['type']} job's 0 to {tasks - 1}")
 
 
 def load_data(config):
@@ -184,15 +245,6 @@ def _announce_holder(run_dir):
         f.write(f"{os.getpid()}\n")
 
 
-def _is_chief(strategy):
-    resolver = getattr(strategy, "cluster_resolver", None)
-    return (
-        resolver is None
-        or resolver.task_type in (None, "chief")
-        or (resolver.task_type == "worker" and resolver.task_id == 0)
-    )
-
-
 @contextlib.contextmanager
 def _precision_policy(mixed):
     """Mixed precision for this run only: Keras' dtype policy is global, and models the caller
@@ -230,16 +282,40 @@ def _train(config, resume, verbose):
     run_dir = config.run_dir()
     if os.path.exists(run_dir) and not os.path.isdir(run_dir):
         raise UsageError(f"output {run_dir} is a file, not a folder; pass --output with a folder path")
+    strategy = make_strategy(config.strategy)  # first: multiworker's must be TensorFlow's first work
     keras.utils.set_random_seed(config.seed)
-    strategy = make_strategy(config.strategy)
-    if not _is_chief(strategy):  # other workers train in step but write nothing the chief writes
-        run_dir = os.path.join(run_dir, "workers", str(strategy.cluster_resolver.task_id))
+    if not strategy.extended.should_checkpoint:
+        return _train_as_worker(run_dir, config, strategy, resume, verbose)
     with locked_run_folder(run_dir):
         if not resume:
             _refuse_to_overwrite(run_dir)
         remove_leftovers(os.path.join(run_dir, "checkpoints"))
         remove_export_leftovers(os.path.join(run_dir, "export"))
         return _train_in(run_dir, config, strategy, resume, verbose)
+
+
+def _train_as_worker(run_dir, config, strategy, resume, verbose):
+    """A worker other than the chief takes every step with it, callbacks and export included (they
+    may hold collective ops), but writes into a folder of its own, removed at the end: only the
+    chief writes the run folder. It resumes from a copy of the chief's checkpoints, so the chief's
+    folder must be at the same path on every machine (a shared filesystem, or a copy)."""
+    scratch = tempfile.mkdtemp(prefix="keras-gans-worker-")
+    try:
+        if resume:
+            os.makedirs(os.path.join(scratch, "checkpoints"))
+            for name in (LATEST, PREVIOUS):
+                with contextlib.suppress(FileNotFoundError):  # the chief may set a damaged one aside
+                    shutil.copy(os.path.join(run_dir, "checkpoints", name), os.path.join(scratch, "checkpoints"))
+        resolver = strategy.cluster_resolver
+        print(
+            f"{resolver.task_type} {resolver.task_id}: the chief writes {run_dir}; this worker's files go to "
+            f"{scratch}, removed at the end",
+            flush=True,
+        )
+        _train_in(scratch, config, strategy, resume, verbose)
+        return run_dir
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _train_in(run_dir, config, strategy, resume, verbose):
@@ -250,6 +326,9 @@ def _train_in(run_dir, config, strategy, resume, verbose):
         with strategy.scope():
             model = build_model(config, data)
         initial_epoch = _restore(model, checkpoints) if resume or attempt else 0
+        if _on_several_workers(strategy):
+            _check_workers_agree(strategy, config, data, model, initial_epoch)
+            _log_vectors(model)
         if not attempt:
             print(start_line(run_dir, config, data, strategy), flush=True)
         if resume and not attempt:
@@ -285,6 +364,37 @@ def _train_in(run_dir, config, strategy, resume, verbose):
     return run_dir
 
 
+def _check_workers_agree(strategy, config, data, model, epoch):
+    """Refuses to train unless every worker has the same config, data size and training state.
+    Workers exchange only gradients: one resumed from another checkpoint, or run with another
+    command, would train other weights without an error."""
+    digest = hashlib.sha256(repr((config.to_dict() | {"output": None, "name": None}, data.num_examples)).encode())
+    for variable in model.variables + [v for optimizer in model.optimizers.values() for v in optimizer.variables]:
+        digest.update(np.asarray(variable.numpy()).tobytes())
+    mine = tf.constant(np.frombuffer(digest.digest()[:8], np.int32))
+    every = strategy.gather(strategy.experimental_distribute_values_from_function(lambda _: mine), axis=0)
+    digests = every.numpy().reshape(-1, 2)
+    if (digests != digests[0]).any():
+        raise UsageError(
+            f"the workers differ in their command, data or checkpoint (this one is after epoch {epoch}); run the "
+            "same command on each, and to resume, keep the chief's run folder at the same path on every machine"
+        )
+
+
+def _on_several_workers(strategy):
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.num_replicas_in_sync > len(strategy.extended.worker_devices)
+    )
+
+
+def _log_vectors(model):
+    """Makes each value a train step logs a one-element vector. Keras 3 averages the logs of a
+    step on several workers over their first axis, which a scalar lacks (TensorFlow issue 72388);
+    the average of the vectors is the scalar again."""
+    step = model.train_step
+    model.train_step = lambda data: tf.nest.map_structure(lambda value: tf.reshape(value, [1]), step(data))
+
+
 def steps_per_epoch(config, data):
     """Train steps in an epoch, or None when the pipeline cannot count them ahead."""
     if config.steps_per_epoch:
@@ -302,6 +412,9 @@ def start_line(run_dir, config, data, strategy):
     on = ", ".join(f"{count} {kind}" for kind, count in sorted(devices.items()) if kind in ("CPU", "GPU", "TPU"))
     replicas = strategy.num_replicas_in_sync
     spread = f"{type(strategy).__name__} over {replicas} replicas" if replicas > 1 else "one device"
+    if _on_several_workers(strategy):
+        resolver = strategy.cluster_resolver
+        spread = f"MultiWorkerMirroredStrategy over {replicas} replicas, here {resolver.task_type} {resolver.task_id}"
     return (
         f"training {config.method} on {config.data}: {data.num_examples} images at {height}x{width}x{channels}"
         f"{classes}; {steps or 'unknown'} steps of {config.batch_size} per epoch, {plural(config.epochs, 'epoch')}; "
@@ -331,6 +444,8 @@ def _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose):
             callback_list.append(ProgressLog(config.epochs, steps_per_epoch(config, data)))
     if initial_epoch < config.epochs:
         dataset = _data_after(data.dataset, initial_epoch, config.steps_per_epoch)
+        if _on_several_workers(model.distribute_strategy):
+            dataset = _whole_batches(dataset)
         # shuffle=False: the tf.data pipeline shuffles; fit would only warn that it cannot.
         model.fit(
             dataset,
@@ -341,6 +456,15 @@ def _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose):
             callbacks=callback_list,
             verbose=verbose,
         )
+
+
+def _whole_batches(dataset):
+    """`dataset` read whole by every worker, each keeping its replicas' share of every global batch:
+    the batches one process would train on. TensorFlow would otherwise give each worker its own
+    files (or fail, with fewer files than workers), which changes what a global batch holds."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def _data_after(dataset, epochs_done, steps_per_epoch):

@@ -220,6 +220,11 @@ BAD_INPUTS = [
         "error: no whole checkpoint: {tmp}/damaged/checkpoints/latest.npz is damaged (File is not a zip file); "
         "start the run again in a new folder",
     ),
+    (  # other TF_CONFIGs it cannot use: tests/test_multiworker.py
+        ["--strategy", "multiworker"],
+        "error: --strategy multiworker: TF_CONFIG is not set, so there is no cluster to join; set on each machine "
+        "TF_CONFIG='",
+    ),
 ]
 
 
@@ -255,6 +260,7 @@ def test_bad_input_gets_one_line_and_status_2(bad_input_folder, args, message, c
     from keras_gans.cli import main
 
     monkeypatch.chdir(bad_input_folder)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
     assert main(_arguments(args, bad_input_folder)) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message.format(tmp=bad_input_folder)), lines
