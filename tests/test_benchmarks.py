@@ -1,0 +1,61 @@
+"""benchmarks/compare.py's --smoke run, so the comparison cannot rot: a worker of each kind (this
+library on the real pipeline, the keras.io step, PyTorch) starts, trains, counts its FLOPs and
+reports, and PyTorch, hidden, must be reported as "not installed". The recipe case, left out of
+that run to keep it short (every worker loads TensorFlow anew), is built and counted in this
+process. No timing is asserted: the figures depend on the machine and its load."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def test_compare_smoke_runs_without_torch(tmp_path):
+    hidden = tmp_path / "no_torch"
+    hidden.mkdir()
+    (hidden / "torch.py").write_text('raise ImportError("hidden by the smoke test")\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hidden), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "compare.py"), "--smoke", "--peers", "ours-real,torch,keras-onednn"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-4000:]
+    rows = {row.split(" | ")[1]: row for row in done.stdout.splitlines() if row.startswith("| mnist28 |")}
+    by_case = {re.search(r"\[`(.*)`\]", label).group(1): row for label, row in rows.items()}
+    assert set(by_case) == {"ours-real", "torch", "keras-onednn"}
+    assert "not installed" in by_case["torch"]
+    number = r"\d+\.\d+"
+    for case in ("ours-real", "keras-onednn"):
+        cells = by_case[case].strip("| ").split(" | ")
+        images, ratio, flops, achieved, share = cells[3:8]
+        assert re.fullmatch(number, images) and re.fullmatch(number, ratio), by_case[case]
+        assert float(flops) > 0 and float(achieved) > 0 and share.endswith("%"), by_case[case]
+    assert "digits (library loader)" in by_case["ours-real"]
+    assert float(by_case["keras-onednn"].split(" | ")[4]) == 1.0  # the only peer measured is the fastest
+    # The FLOPs counted from the traced graph agree with the count from the layers' shapes.
+    counted = re.search(r"`mnist28` `ours-real`: forward MFLOP per image, counted: (.*)\.", done.stdout).group(1)
+    for network, traced, analytic in re.findall(r"(\w+) ([\d.]+) \(per-layer count ([\d.]+)\)", counted):
+        assert traced == analytic, counted
+    assert re.search(r"float32 matmul .* peak \d+\.\d GFLOP/s", done.stdout)
+
+
+def test_compare_recipe_case_builds_and_counts():
+    import compare
+    import compare_keras
+
+    workload = {**compare.WORKLOADS["mnist28"], "batch": 4}
+    runner = compare_keras.build_runner(dict(impl="ours", settings="recipe", data="synthetic"), workload)
+    assert runner.model.g_steps == 2  # the dcgan_mnist recipe's
+    for network, (traced, analytic) in runner.forward_flops().items():
+        assert traced == analytic > 0, network
+    # One step: D on the real and the fake batch, G twice (g_steps 2); more than the forward passes alone.
+    generator, discriminator = (analytic for _, analytic in runner.forward_flops().values())
+    assert runner.step_flops() / runner.images_per_step > 3 * generator + 3 * discriminator
