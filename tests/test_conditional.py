@@ -195,7 +195,7 @@ def test_recipes_carry_the_papers_settings():
     assert [tuple(o.shape) for o in acgan.discriminator.outputs] == [(None, 1), (None, 10)]
 
 
-def test_cli_trains_exports_and_draws_one_class(tmp_path, monkeypatch, capsys):
+def test_cli_trains_exports_and_draws_one_class(tmp_path, capsys):
     """`--method cgan` end to end: the SavedModel serves (z, label) and `generate --label`
     draws that class."""
     from PIL import Image
@@ -232,7 +232,6 @@ def test_cli_trains_exports_and_draws_one_class(tmp_path, monkeypatch, capsys):
     assert result.stderr.strip().splitlines() == ["error: labels must lie in 0..9, got 10..10"]
     assert not (tmp_path / "x.png").exists()
 
-    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
     result = run_main(capsys, "evaluate", "--model", str(run), "-n", "200")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "samples drawn per class: label kept" in result.stdout, result.stdout

@@ -438,7 +438,7 @@ def test_preview_shows_four_rows_per_direction_of_the_first_training_images(trai
         np.testing.assert_allclose(model.to_b(a, like=b, seed=1), to_b, atol=1e-6)
 
 
-def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, capsys, monkeypatch):
+def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, capsys):
     model = small_cyclegan()
     export_dir = export_generator(model, str(tmp_path / "export"))
     signatures = tf.saved_model.load(export_dir).signatures
@@ -477,7 +477,6 @@ def test_export_serves_both_directions_and_translate_writes_a_folder(tmp_path, c
         == 2
     )
 
-    monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))
     assert cli.main(["evaluate", "--model", export_dir, "--data", "digits2digits-m", "-n", "100"]) == 0
     printed = capsys.readouterr().out
     assert "a2b: label kept" in printed and "b2a: label kept" in printed, printed
