@@ -430,6 +430,9 @@ def command_evaluate(args):
             for judge, name in names.items():
                 scores = evaluation.score_translation(info.path, data, direction, args.n, judge)
                 print(f"{direction}: {scores} ({name}, {JUDGES[judge]})")
+        if "classify_a" in info.signatures:
+            for signature, (domain, scores) in evaluation.score_domain_classifiers(info.path, data).items():
+                print(f"{signature}, the discriminator's classes, on the test images of {domain}: {scores}")
         return
     judged = evaluation.score_samples_by_judge(info.path, data, args.n, args.seed)
     print(f"{args.n} samples of {args.model}, read by two reference classifiers of {data}:")

@@ -137,6 +137,14 @@ def domains(n=8, seed=0):
     return tuple((random_images(n, SHAPE, seed + i), labels[i]) for i in range(2))
 
 
+BIASES = [3.0, 0.0, -3.0, 1.0]  # class biases that make one label's loss differ from another's
+
+
+def set_class_biases(discriminator, biases):
+    output = next(layer for layer in reversed(discriminator.layers) if isinstance(layer, keras.layers.Dense))
+    output.bias.assign(np.array(biases))
+
+
 def sgd(model, rate=0.1):
     return {name: keras.optimizers.SGD(rate) for name in model.players}
 
@@ -175,11 +183,41 @@ def test_the_generators_are_rewarded_for_keeping_the_source_label():
     model = small_translator(pool_size=0)
     model.compile(**sgd(model, 0.0))
     a, b = domains()
-    output = next(layer for layer in reversed(model.discriminator_b.layers) if isinstance(layer, keras.layers.Dense))
-    output.bias.assign(np.array([3.0, 0.0, -3.0, 1.0]))
+    set_class_biases(model.discriminator_b, BIASES)
     logs = model.train_on_batch(a, b, return_dict=True)
     logits = model.discriminator_b(model.generator_ab(a[0], training=True), training=True)[0]
     assert logs["g_ab"] == pytest.approx(float(sgan.label_keeping_loss(logits, a[1])), rel=1e-4)
+
+
+def test_an_unlabelled_image_takes_its_class_from_its_translation_only_when_confident():
+    """Softmax of [4, 0, 0] gives 0.96 to class 0; of [0, 0, 0] a third to each. A given label
+    stays whatever the logits say."""
+    logits = np.array([[0.0, 4.0, 0.0], [0.0, 0.0, 0.0], [4.0, 0.0, 0.0], [4.0, 0.0, 0.0]], "float32")
+    labels = np.array([-1, -1, 2, -1])
+    assert _np(sgan.translation.pseudo_labelled(logits, labels, 0.9)).tolist() == [1, -1, 2, 0]
+    assert _np(sgan.translation.pseudo_labelled(logits, labels, 0.99)).tolist() == [-1, -1, 2, -1]
+
+
+def test_pseudo_labels_teach_each_discriminator_the_classes_the_other_reads():
+    """With every rate 0 the reported d_b is D_b's loss with b's unlabelled images labelled by
+    D_a's reading of their translations: D_a's class biases make it read class 3 with
+    probability 0.99, so every unlabelled b counts as a 3. D_b's are set apart, so that the
+    class term tells the labels apart."""
+    a, b = domains()
+    for confidence, labels in ((0.0, b[1]), (0.9, np.where(b[1] < 0, 3, b[1]))):
+        model = small_translator(pool_size=0, pseudo_labels=confidence)
+        model.compile(**sgd(model, 0.0))
+        set_class_biases(model.discriminator_a, [0.0, 0.0, 0.0, 7.0])
+        set_class_biases(model.discriminator_b, BIASES)
+        reported = model.train_on_batch(a, b, return_dict=True)["d_b"]
+        real_logits = model.discriminator_b(b[0], training=True)[0]
+        fake_logits = model.discriminator_b(model.generator_ab(a[0], training=True), training=True)[0]
+        adversarial = 0.5 * (sgan.real_loss(real_logits) + sgan.fake_loss(fake_logits))
+        d_b, unlabelled_as_such = (
+            float(sgan.labelled_cross_entropy(real_logits, y) + adversarial) for y in (labels, b[1])
+        )
+        assert reported == pytest.approx(d_b, rel=1e-4), confidence
+    assert d_b != pytest.approx(unlabelled_as_such, rel=1e-3)
 
 
 def test_the_edge_term_is_reported_and_weighted_into_the_generators_objective():
@@ -197,11 +235,19 @@ def test_the_edge_term_is_reported_and_weighted_into_the_generators_objective():
     assert float(model.generator_loss(logs)) == pytest.approx(with_edges, rel=1e-6)
 
 
-def test_mirrored_step_equals_single_device_step(two_replicas):
+@pytest.mark.parametrize("options", [{}, {"pseudo_labels": 0.5}], ids=["labels", "pseudo_labels"])
+def test_mirrored_step_equals_single_device_step(two_replicas, options):
     """The replicas hold different numbers of labelled images: the class terms are still the
-    global batch's means."""
+    global batch's means. With pseudo-labels (D_a's class biases set apart, so that it reads
+    class 0 with probability 0.84) each replica labels its own unlabelled images."""
+
+    def make():
+        model = small_translator(**options)
+        set_class_biases(model.discriminator_a, BIASES)
+        return model
+
     single, mirrored, logs = fit_single_and_mirrored(
-        small_translator,
+        make,
         two_replicas,
         lambda model: model.compile(**sgd(model, 0.5)),
         tf.data.Dataset.from_tensors(domains(16)),
@@ -280,6 +326,8 @@ def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path,
     scored = run_main(capsys, "evaluate", "--model", str(run), "-n", "200")
     assert scored.returncode == 0, scored.stderr[-2000:]
     assert "a2b: label kept" in scored.stdout and "b2a: label kept" in scored.stdout
+    for signature, domain in (("classify_a", "digits"), ("classify_b", "digits-m")):
+        assert f"{signature}, the discriminator's classes, on the test images of {domain}: accuracy" in scored.stdout
 
 
 def test_mnist2svhn_code_path_with_mock_data(monkeypatch, tmp_path):

@@ -65,10 +65,10 @@ class ClassifierAccuracy:
         )
 
 
-def score_classifier(path, data, n=100_000):
-    """ClassifierAccuracy of an exported classifier (`images` uint8 -> `labels`) on up to `n`
-    of `data`'s test images (its whole test split by default)."""
-    serve = load_saved_model(path).signatures["serving_default"]
+def score_classifier(path, data, n=100_000, signature="serving_default"):
+    """ClassifierAccuracy of an exported classifier (its `signature`: `images` uint8 -> `labels`)
+    on up to `n` of `data`'s test images (its whole test split by default)."""
+    serve = load_saved_model(path).signatures[signature]
     size, _, channels = serve.structured_input_signature[1]["images"].shape[1:]
     images, labels = real_images(data, size, channels, n=n)
     predicted = np.concatenate(
@@ -130,6 +130,16 @@ def score_translation(path, spec, direction, n=2000, judge="small"):
     )
     classifier = reference_classifier(target, size, channels, judge=judge)
     return _label_accuracy(classifier, uint8_to_images(translated), labels, classifier.outputs[0].shape[-1])
+
+
+def score_domain_classifiers(path, spec):
+    """{signature: (domain, ClassifierAccuracy)} of a label-keeping translation's discriminators
+    (`classify_a`, `classify_b`), each on its domain's whole test split: how well each learnt its
+    domain's classes, which bounds how well it can reward keeping them."""
+    return {
+        signature: (name, score_classifier(path, name, signature=signature))
+        for signature, name in zip(("classify_a", "classify_b"), _domain_names(spec))
+    }
 
 
 def _domain_names(spec):

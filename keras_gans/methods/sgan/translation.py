@@ -13,7 +13,9 @@ source's class, so a 3 must come out a 3. One train step:
     and D_b likewise
 
 With `--labelled N`, N images per domain keep their label (balanced over the classes); the others
-count as real, class unknown.
+count as real, class unknown. With `pseudo_labels` p, an unlabelled a counts as labelled y for D_a
+when D_b reads fake_b = G_ab(a) as class y with probability at least p (and b likewise): each
+discriminator learns its classes from the other through the translations.
 """
 
 import dataclasses
@@ -43,12 +45,19 @@ from keras_gans.methods.sgan.classifier import (
     real_loss,
     refuse_augmentation,
 )
-from keras_gans.options import ConfigError
+from keras_gans.options import ConfigError, option
 
 
 @dataclasses.dataclass
 class TranslationOptions(ClassifierOptions, EdgeOptions, CycleGANOptions):
-    pass
+    pseudo_labels: float = option(
+        0.0,
+        "with few labels, an unlabelled image's class for its discriminator when the other domain's "
+        "discriminator reads the image's translation as that class with at least this probability (0: off)",
+        "this project (docs/sgan.md)",
+        minimum=0,
+        maximum=1,
+    )
 
 
 def labelled_domain(name, labelled, image_size, channels, seed):
@@ -107,7 +116,9 @@ class LabelKeepingCycleGAN(CycleGAN):
     ):
         super().__init__(generator_ab, generator_ba, discriminator_a, discriminator_b, seed=seed, name=name, **options)
         self.num_classes = int(num_classes)
-        self.lambda_edges = float(self.resolve_options(options)["lambda_edges"])
+        resolved = self.resolve_options(options)
+        self.lambda_edges = float(resolved["lambda_edges"])
+        self.pseudo_labels = float(resolved["pseudo_labels"])
 
     @classmethod
     def reported_metrics(cls, options):
@@ -206,9 +217,13 @@ class LabelKeepingCycleGAN(CycleGAN):
             scaled = self.scale_loss(self.generator_loss(terms), first)
         self.apply_joint_gradients(tape, scaled, self.generator_optimizers)
 
+        known_a, known_b = labels_a, labels_b
+        if self.pseudo_labels:
+            known_a = pseudo_labelled(judged_b, labels_a, self.pseudo_labels)
+            known_b = pseudo_labelled(judged_a, labels_b, self.pseudo_labels)
         for name, real, labels, fake, pool in (
-            ("d_a", real_a, labels_a, fake_a, self.pool_a),
-            ("d_b", real_b, labels_b, fake_b, self.pool_b),
+            ("d_a", real_a, known_a, fake_a, self.pool_a),
+            ("d_b", real_b, known_b, fake_b, self.pool_b),
         ):
             optimizer = self.optimizers[f"{name}_optimizer"]
             discriminator = self.players[f"{name}_optimizer"].network
@@ -240,6 +255,16 @@ class LabelKeepingCycleGAN(CycleGAN):
 
     def export_constants(self):
         return {"num_classes": self.num_classes}
+
+
+def pseudo_labelled(translation_logits, labels, confidence):
+    """`labels`, with each unlabelled image's class taken from its translation's logits (as the
+    other domain's discriminator reads it) where their largest class probability reaches
+    `confidence`."""
+    probabilities = ops.softmax(ops.cast(ops.stop_gradient(translation_logits), "float32"), axis=1)
+    guess = ops.cast(ops.argmax(probabilities, axis=1), "int32")
+    labels = ops.cast(labels, "int32")
+    return ops.where((labels < 0) & (ops.max(probabilities, axis=1) >= confidence), guess, labels)
 
 
 def kept_share(logits, labels):
