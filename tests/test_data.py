@@ -337,6 +337,8 @@ def test_mnist_from_the_shared_tfds_copy(tfds_data_dir, require_shared):
     assert_in_model_range(images)
     resized = load_dataset("mnist", 32, batch_size=8, channels=3, split="test[:100]")
     assert resized.num_examples == 100 and first(resized.dataset).shape == (8, 32, 32, 3)
+    with pytest.raises(DataError, match="cannot read two domains from 'mnist'; pass PATH_A,PATH_B"):
+        load_unpaired("mnist", 32)  # one dataset: the two-domain advice, not TFDS's "no split trainA"
 
 
 def test_horse2zebra_unpaired_from_the_shared_tfds_copy(tfds_data_dir, require_shared):

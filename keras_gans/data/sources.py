@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from keras_gans.data import core
 from keras_gans.data.augment import augment_batch, check_augmentation
-from keras_gans.data.core import DataError, ImageData
+from keras_gans.data.core import DataError, ImageData, MissingSplitError
 from keras_gans.data.embedded import load_digits, load_digits_m
 from keras_gans.data.folders import load_folder
 from keras_gans.data.tfds_sources import load_tfds
@@ -173,11 +173,15 @@ def _domains(spec, split, image_size):
         return [(name, _examples(name, split, image_size)) for name in names]
     if spec in TFDS_ALIASES or spec.startswith("tfds:"):
         tfds_name = TFDS_ALIASES.get(spec) or spec.removeprefix("tfds:")
-        return [(f"{spec}:{split}{side}", load_tfds(tfds_name, f"{split}{side}", image_size)) for side in "AB"]
-    root = os.path.expanduser(spec.removeprefix("folder:"))
-    sides = [os.path.join(root, f"{split}{side}") for side in "AB"]
-    if all(os.path.isdir(side) for side in sides):
-        return [(side, load_folder(side, "train", image_size)) for side in sides]
+        try:
+            return [(f"{spec}:{split}{side}", load_tfds(tfds_name, f"{split}{side}", image_size)) for side in "AB"]
+        except MissingSplitError:  # one dataset (mnist), not a CycleGAN pair with its trainA/trainB splits
+            pass
+    else:
+        root = os.path.expanduser(spec.removeprefix("folder:"))
+        sides = [os.path.join(root, f"{split}{side}") for side in "AB"]
+        if all(os.path.isdir(side) for side in sides):
+            return [(side, load_folder(side, "train", image_size)) for side in sides]
     raise DataError(
         f"cannot read two domains from {spec!r}; pass PATH_A,PATH_B, a folder holding {split}A/ and "
         f"{split}B/, a TFDS CycleGAN name such as horse2zebra, or one of {', '.join(PAIRS)}"
