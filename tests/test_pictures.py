@@ -105,6 +105,15 @@ def test_without_held_out_images_cyclegan_previews_the_first_training_images():
     assert model.preview_row_names[0] == "real A\n(train)"
 
 
+def test_without_the_identity_loss_the_cyclegan_preview_has_no_identity_rows():
+    model = small_cyclegan(lambda_identity=0.0)
+    b = random_images(8, SHAPE, 1)
+    model.preview_b(b)
+    rows, names = model.preview_rows(seed=0), model.preview_row_names
+    assert len(rows) == len(names) == 6 and not any("identity" in name for name in names)
+    np.testing.assert_allclose(rows[names.index("real B\n(train)")], b, atol=1e-6)
+
+
 def test_conditional_rows_are_named_by_class_and_unconditional_ones_are_not(tmp_path):
     cgan = keras_gans.build("cgan", (16, 16, 1), num_classes=3, compile=False, g_filters=4, d_filters=4, latent_dim=4)
     assert cgan.preview_row_names == ["class 0", "class 1", "class 2"]

@@ -364,12 +364,9 @@ class CycleGAN(AdversarialModel):
         split = "train" if self.held_out is None else self.held_out.split
         names = []
         for source, g, f in (("A", "G_ab", "G_ba"), ("B", "G_ba", "G_ab")):
-            names += [
-                f"real {source}\n({split})",
-                f"translated\n{g}({source})",
-                f"reconstructed\n{f}({g}({source}))",
-                f"identity\n{f}({source})",
-            ]
+            names += [f"real {source}\n({split})", f"translated\n{g}({source})", f"reconstructed\n{f}({g}({source}))"]
+            if self.lambda_identity:
+                names.append(f"identity\n{f}({source})")
         return names
 
     discriminator_output_label = "D's least-squares score per patch (real 1, generated 0)"
@@ -395,21 +392,16 @@ class CycleGAN(AdversarialModel):
 
     def preview_rows(self, seed=0):
         """Rows real / translated / reconstructed / identity (`preview_row_names`), for the
-        first PREVIEW_COLUMNS of `real_images` of A, then of B."""
+        first PREVIEW_COLUMNS of `real_images` of A, then of B. Without the identity loss there
+        is no identity row: nothing asks G_ba(a) to look like a."""
         real_a, real_b = (images[:PREVIEW_COLUMNS] for images in self.real_images())
         a2b, b2a = self.to_b(real_a, seed=seed), self.translate(real_b, "b2a")
-        return np.stack(
-            [
-                real_a,
-                a2b,
-                self.translate(a2b, "b2a"),
-                self.translate(real_a, "b2a"),
-                real_b,
-                b2a,
-                self.to_b(b2a, like=real_b),
-                self.to_b(real_b, like=real_b),
-            ]
-        )
+        rows_a = [real_a, a2b, self.translate(a2b, "b2a")]
+        rows_b = [real_b, b2a, self.to_b(b2a, like=real_b)]
+        if self.lambda_identity:
+            rows_a.append(self.translate(real_a, "b2a"))
+            rows_b.append(self.to_b(real_b, like=real_b))
+        return np.stack(rows_a + rows_b)
 
     # ----------------------------------------------------------------- export
     @property
