@@ -415,8 +415,11 @@ def start_line(run_dir, config, data, strategy):
     if _on_several_workers(strategy):
         resolver = strategy.cluster_resolver
         spread = f"MultiWorkerMirroredStrategy over {replicas} replicas, here {resolver.task_type} {resolver.task_id}"
+    images = f"{data.num_examples} images"
+    if data.domain_sizes:
+        images = "{} (A) and {} (B) images".format(*data.domain_sizes)
     return (
-        f"training {config.method} on {config.data}: {data.num_examples} images at {height}x{width}x{channels}"
+        f"training {config.method} on {config.data}: {images} at {height}x{width}x{channels}"
         f"{classes}; {steps or 'unknown'} steps of {config.batch_size} per epoch, {plural(config.epochs, 'epoch')}; "
         f"{spread} ({on}); run folder {run_dir}"
     )

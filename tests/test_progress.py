@@ -58,13 +58,16 @@ def test_the_start_line_says_where_what_how_long_and_on_what():
         num_classes=10,
         num_examples=1438,
         dataset=tf.data.Dataset.range(179),
+        domain_sizes=(1437, 1438),
     )
     line = start_line("runs/x", config, data, tf.distribute.get_strategy())
     assert line.startswith(
-        "training cyclegan on digits2digits-m: 1438 images at 32x32x1, 10 classes; 179 steps of 8 per epoch, "
-        "8 epochs; one device ("
+        "training cyclegan on digits2digits-m: 1437 (A) and 1438 (B) images at 32x32x1, 10 classes; "
+        "179 steps of 8 per epoch, 8 epochs; one device ("
     )
     assert "CPU" in line and line.endswith("run folder runs/x")
+    data.domain_sizes = None
+    assert "digits2digits-m: 1438 images at 32x32x1" in start_line("runs/x", config, data, tf.distribute.get_strategy())
 
 
 def test_a_training_in_a_log_file_shows_only_its_own_lines_and_verbose_lets_tensorflow_speak(tmp_path, monkeypatch):
@@ -81,7 +84,7 @@ def test_a_training_in_a_log_file_shows_only_its_own_lines_and_verbose_lets_tens
     )
     assert done.returncode == 0 and done.stderr == ""
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("training sgan on digits2digits-m: 1438 images at 16x16x3, 10 classes; 3 steps")
+    assert lines[0].startswith("training sgan on digits2digits-m: 1438 (A) and 1438 (B) images at 16x16x3, 10 classes")
     assert lines[1].startswith("epoch 1/1 done in ") and " g_ab " in lines[1]
     assert lines[-1] == f"exported {run}/export/generator" or lines[-1].startswith("exported ")
 

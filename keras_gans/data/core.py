@@ -34,6 +34,7 @@ class ImageData:
     num_classes: int | None
     class_names: list | None
     manifest: dict | None = None  # what a run must record to be reproduced (a labelled subset)
+    domain_sizes: tuple | None = None  # two unpaired domains: the images of A and of B (num_examples paces an epoch)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -134,7 +134,12 @@ def load_unpaired(
     dataset = tf.data.Dataset.zip(tuple(batches)).prefetch(tf.data.AUTOTUNE)
     shared_classes = domain_a.class_names if domain_a.class_names == domain_b.class_names else None
     return ImageData(
-        dataset, (image_size, image_size, channels), num_examples, _num_classes(shared_classes), shared_classes
+        dataset,
+        (image_size, image_size, channels),
+        num_examples,
+        _num_classes(shared_classes),
+        shared_classes,
+        domain_sizes=(domain_a.num_examples, domain_b.num_examples),
     )
 
 

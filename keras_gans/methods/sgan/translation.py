@@ -189,6 +189,7 @@ class LabelKeepingCycleGAN(CycleGAN):
             .prefetch(tf.data.AUTOTUNE),
             num_examples=larger,
             manifest={"labelled_a": record_a, "labelled_b": record_b},
+            domain_sizes=(source_a.num_examples, source_b.num_examples),
         )
 
     # ----------------------------------------------------------------- the update
