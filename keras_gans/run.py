@@ -445,6 +445,8 @@ def _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose):
         verbose = 1 if sys.stdout.isatty() else 0
         if not verbose:
             callback_list.append(ProgressLog(config.epochs, steps_per_epoch(config, data)))
+    if verbose:  # Keras would put its bar last, and a warning at an epoch's end would land on the bar's line
+        callback_list.insert(0, keras.callbacks.ProgbarLogger())
     if initial_epoch < config.epochs:
         dataset = _data_after(data.dataset, initial_epoch, config.steps_per_epoch)
         if _on_several_workers(model.distribute_strategy):

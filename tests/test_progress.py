@@ -9,6 +9,7 @@ import types
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_gans import cli
@@ -141,3 +142,29 @@ def test_the_first_step_which_also_compiles_gives_no_eta():
         "epoch 1/1  step 1/10 (10%)  ",
         "epoch 1/1  step 2/10 (20%), epoch eta 1m20s  ",
     ]
+
+
+class Stop(Exception):
+    pass
+
+
+def test_keras_bar_ends_its_line_before_any_callback_prints_a_warning(monkeypatch, tmp_path):
+    """On a terminal Keras draws a bar that ends its line only at the epoch's end; the bar must
+    come first among the callbacks, or a warning printed at the epoch's end joins its line."""
+    import keras
+
+    from keras_gans.run import train
+
+    def fit(model, *args, callbacks, verbose, **kwargs):
+        seen.append((verbose, callbacks))
+        raise Stop
+
+    seen = []
+    monkeypatch.setattr(keras.Model, "fit", fit)
+    config = {"method": "gan", "data": "digits", "image_size": 16, "batch_size": 8, "epochs": 1}
+    for verbose, run in ((1, "bar"), (0, "quiet")):
+        with pytest.raises(Stop):
+            train(config_lib.from_values({**config, "output": str(tmp_path / run)}), verbose=verbose)
+    (verbose, callbacks), (_, quiet) = seen
+    assert verbose == 1 and isinstance(callbacks[0], keras.callbacks.ProgbarLogger)
+    assert not any(isinstance(callback, keras.callbacks.ProgbarLogger) for callback in quiet)
