@@ -268,8 +268,8 @@ def _save_figure(figure, path):
 
 class DivergenceGuard(keras.callbacks.Callback):
     """Stops training at the end of an epoch whose losses or weights are not all finite, and
-    notes it in `events` ({epoch: text}) for the history. Place it first, so no callback after it
-    records the epoch as good; TrainingCheckpoint then keeps the last good state on disk."""
+    notes it in `events` ({epoch: text}) for the history. Place it before any callback that records
+    an epoch, so none records it as good; TrainingCheckpoint then keeps the last good state on disk."""
 
     def __init__(self, events=None):
         super().__init__()

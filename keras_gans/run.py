@@ -429,7 +429,7 @@ def _fit(model, data, config, run_dir, initial_epoch, guard, events, verbose):
     history = os.path.join(run_dir, "history.csv")
     model.held_out = gan_callbacks.read_held_out(config.data, data.image_shape, model)  # for the pictures
     callback_list = [
-        guard,  # first: a diverged epoch is marked before anything records it
+        guard,  # first (after Keras' bar, which records nothing): a diverged epoch is marked before anything records it
         gan_callbacks.CollapseWatch(events),
         gan_callbacks.SampleGrid(
             os.path.join(run_dir, "samples"), seed=config.seed, log_dir=os.path.join(run_dir, "logs")

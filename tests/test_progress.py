@@ -59,11 +59,11 @@ def test_the_start_line_says_where_what_how_long_and_on_what():
         num_classes=10,
         num_examples=1438,
         dataset=tf.data.Dataset.range(179),
-        domain_sizes=(1437, 1438),
+        domain_sizes=(1438, 1437),
     )
     line = start_line("runs/x", config, data, tf.distribute.get_strategy())
     assert line.startswith(
-        "training cyclegan on digits2digits-m: 1437 (A) and 1438 (B) images at 32x32x1, 10 classes; "
+        "training cyclegan on digits2digits-m: 1438 (A) and 1437 (B) images at 32x32x1, 10 classes; "
         "179 steps of 8 per epoch, 8 epochs; one device ("
     )
     assert "CPU" in line and line.endswith("run folder runs/x")

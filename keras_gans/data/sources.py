@@ -176,19 +176,20 @@ def _domains(spec, split, image_size):
     names = domain_names(spec)
     if names:
         return [(name, _examples(name, split, image_size)) for name in names]
+    reason = ""
     if spec in TFDS_ALIASES or spec.startswith("tfds:"):
         tfds_name = TFDS_ALIASES.get(spec) or spec.removeprefix("tfds:")
         try:
             return [(f"{spec}:{split}{side}", load_tfds(tfds_name, f"{split}{side}", image_size)) for side in "AB"]
-        except MissingSplitError:  # one dataset (mnist), not a CycleGAN pair with its trainA/trainB splits
-            pass
+        except MissingSplitError as err:  # one dataset (mnist), or a CycleGAN pair without this split
+            reason = f" ({err})"
     else:
         root = os.path.expanduser(spec.removeprefix("folder:"))
         sides = [os.path.join(root, f"{split}{side}") for side in "AB"]
         if all(os.path.isdir(side) for side in sides):
             return [(side, load_folder(side, "train", image_size)) for side in sides]
     raise DataError(
-        f"cannot read two domains from {spec!r}; pass PATH_A,PATH_B, a folder holding {split}A/ and "
+        f"cannot read two domains from {spec!r}{reason}; pass PATH_A,PATH_B, a folder holding {split}A/ and "
         f"{split}B/, a TFDS CycleGAN name such as horse2zebra, or one of {', '.join(PAIRS)}"
     )
 
