@@ -96,7 +96,8 @@ def digits_judge():
 # Variants marked slow here rather than at their definitions: each has a faster sibling that stays
 # in the default run (another parametrisation, or the same code through another test). The first
 # twelve were the ~3 minutes by which the default run exceeded CI's 15 minutes (1073 s); the
-# last five, about 50 s here, make room for the judges', multiworker and benchmark tests.
+# next five, about 50 s here, made room for the judges', multiworker and benchmark tests; the last
+# seven, 49 s of 720 s here, answer a CI run of 1070 s (2026-12-04).
 SLOW_VARIANTS = {
     "test_cyclegan.py::test_export_serves_both_directions_and_translate_writes_a_folder",  # test_serving_commands
     "test_cyclegan.py::test_resume_restores_pools_seeds_optimizers_and_the_schedule[styled]",
@@ -115,6 +116,14 @@ SLOW_VARIANTS = {
     "test_wgan.py::test_run_resumes_and_exports[acgan-1]",  # [wgan-gp-2] stays
     "test_cli.py::test_bad_input_from_a_shell_shows_no_traceback[args2-error: --lambda-cycle is an option of "
     "cyclegan, sgan, not of dcgan]",  # [args0] stays
+    "test_cli.py::test_bad_input_from_a_shell_shows_no_traceback[args1-error: folder '{tmp}/corrupt' has no readable "
+    "image]",  # [args0] stays; the message is checked in process too
+    "test_cli.py::test_other_methods_run_through_the_cli[lsgan]",  # [gan] stays
+    "test_sgan_translation.py::test_mirrored_step_equals_single_device_step[pseudo_labels]",  # [labels] stays
+    "test_conditional.py::test_jitted_steps_agree_with_eager_steps[cgan]",  # [acgan] stays
+    "test_wgan.py::test_compiled_steps_agree_with_eager_steps[True-FixedNoiseWGAN]",  # [True-FixedNoiseWGANGP] stays
+    "test_cyclegan.py::test_reported_terms_are_the_papers_losses_of_the_right_networks[styled]",  # [paper] stays
+    "test_sgan.py::test_keras_file_round_trip[mlp]",  # [conv] stays
 }
 
 
