@@ -452,15 +452,32 @@ def op_flops(op):
 
 
 def graph_flops(graph):
-    """FLOPs (op_flops) of a traced graph and of the function graphs its ops call (a while
-    loop's body, say), each counted once per call site."""
+    """FLOPs (op_flops) of what a call of a traced graph runs, with the function graphs its ops
+    call (a while loop's body, say) counted once per call site.
+
+    Only the ops the graph's outputs and side effects depend on count: TensorFlow prunes the
+    rest before running it. A traced train step holds such dead ops, and counting them misled:
+    the keras.io WGAN-GP step calls its generator under the critic's tape, which traces the
+    generator's gradients nobody reads (0.607 GFLOP per image traced, 0.488 run, as ours).
+    """
     total = 0
-    for op in graph.get_operations():
+    for op in live_ops(graph):
         total += op_flops(op)
         for name, value in op.node_def.attr.items():
             if value.HasField("func"):
                 total += graph_flops(_function_graph(graph, value.func.name))
     return total
+
+
+def live_ops(graph):
+    """The ops of `graph` that its outputs or control outputs (variable updates, prints) need."""
+    needed, stack = set(), [tensor.op for tensor in graph.outputs] + list(graph.control_outputs)
+    while stack:
+        op = stack.pop()
+        if op.name not in needed:
+            needed.add(op.name)
+            stack += [tensor.op for tensor in op.inputs] + list(op.control_inputs)
+    return [op for op in graph.get_operations() if op.name in needed]
 
 
 def _function_graph(graph, name):

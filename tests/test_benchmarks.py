@@ -59,3 +59,23 @@ def test_compare_recipe_case_builds_and_counts():
     # One step: D on the real and the fake batch, G twice (g_steps 2); more than the forward passes alone.
     generator, discriminator = (analytic for _, analytic in runner.forward_flops().values())
     assert runner.step_flops() / runner.images_per_step > 3 * generator + 3 * discriminator
+
+
+def test_flops_count_what_a_call_runs_not_what_it_traced():
+    """A convolution whose result nothing reads, and a tape's gradient nobody asks for, are traced
+    but pruned before the graph runs: they are not counted."""
+    import tensorflow as tf
+    from compare_keras import counted_flops
+
+    kernel = tf.ones((3, 3, 1, 2))
+    one_convolution = 2 * (8 * 8 * 2) * 3 * 3 * 1
+
+    def step(images):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            unread = tf.nn.conv2d(images, kernel, 1, "SAME")
+            scores = tf.nn.conv2d(images, kernel, 1, "SAME")
+        tape.gradient(unread, images)  # traced, never read
+        return scores
+
+    assert counted_flops(step, tf.TensorSpec((1, 8, 8, 1))) == one_convolution
