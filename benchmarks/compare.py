@@ -11,9 +11,9 @@ interleaved (round 1: A, B, C; round 2: A, B, C; ...), so the ratio of two imple
 measured in the same round holds while the load of a shared machine drifts between rounds.
 Reported: images per second (median and min-max over the rounds), the ratio to the fastest
 peer (the median of the per-round ratios, and their min-max), the FLOPs of one train step
-counted from the step itself (TensorFlow's per-op statistics over the traced train step;
-PyTorch's FlopCounterMode over one executed step; convolutions and matrix products only), and
-the GFLOP/s achieved against a large float32 tf.matmul timed in the same rounds.
+counted from the step itself (convolutions and matrix products only: those a traced
+TensorFlow step runs, `compare_keras.live_ops` and `op_flops`; PyTorch's FlopCounterMode over
+one executed step), and the GFLOP/s achieved against a large float32 tf.matmul timed in the same rounds.
 
 An image is one real image through a discriminator update (a WGAN-GP step counts its n_critic
 batches); for CycleGAN, one pair. Not part of the tests beyond --smoke: timings depend on the load.
@@ -60,7 +60,7 @@ WORKLOADS = {
         channels=1,
         batch=128,
         steps=15,
-        recipe=dict(method="dcgan", data="mnist", note="dcgan_mnist recipe (g_steps 2)"),
+        recipe=dict(method="dcgan", data="mnist", note="dcgan_mnist recipe (g_steps 2, R1 0.1)"),
         real=dict(name="mnist"),
     ),
     "wgangp32": dict(

@@ -79,3 +79,17 @@ def test_flops_count_what_a_call_runs_not_what_it_traced():
         return scores
 
     assert counted_flops(step, tf.TensorSpec((1, 8, 8, 1))) == one_convolution
+
+
+def test_flops_count_a_loop_inside_a_loop_once_per_call_site():
+    import tensorflow as tf
+    from compare_keras import counted_flops
+
+    def nested(matrix):
+        def outer(i, x):
+            inner = tf.while_loop(lambda j, y: j < 2, lambda j, y: (j + 1, tf.matmul(y, y)), (0, x))[1]
+            return i + 1, inner
+
+        return tf.while_loop(lambda i, x: i < 3, outer, (0, matrix))[1]
+
+    assert counted_flops(nested, tf.TensorSpec((4, 4))) == 2 * 4 * 4 * 4
