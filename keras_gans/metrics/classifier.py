@@ -30,8 +30,8 @@ def frechet_distance(features_a, features_b):
 
 # Where two judges reading the same samples are said to disagree. Reading real train images against
 # real test images (digits at 28 px, MNIST) their confident shares were within 1.3 points and their
-# class-mix TVs within 0.01: these margins are several times that, and well under the 18 points
-# between them on the quick start's samples (73.5% and 55.5%).
+# class-mix TVs within 0.01: these margins are several times that, and well under the 18.5 points
+# between them on the quick start's samples (71.5% and 53.0%).
 CONFIDENT_MARGIN = 0.05
 TV_MARGIN = 0.05
 
