@@ -43,6 +43,9 @@ def test_scores_show_the_class_mix_beside_the_shares():
     )
     assert scores.class_mix() == "per class: 0 50.0%, 1 30.0%, 2 20.0% (real images: 20.0% to 40.0%)"
     assert str(ClassifierScores(0.9, np.array([0.5, 0.5]), None)) == "confident 90.0%, classes with >=5%: 2/2"
+    scores.real_confident, scores.real_accuracy = 0.97, 0.985  # what the judge makes of the real images
+    assert str(scores).startswith("confident 90.0% (real images: 97.0%), classes with >=5%: 3/3, ")
+    assert scores.class_mix().endswith("(real images: 20.0% to 40.0%; 98.5% of them read right)")
 
 
 def test_chance_total_variation_is_the_normal_approximation():
@@ -161,3 +164,11 @@ def test_evaluate_prints_a_block_per_judge_and_says_when_they_disagree(one_epoch
     assert lines[3].startswith(f"judge 2 ({judges.JUDGES['deep']}): confident ") and "class-mix TV" in lines[3]
     assert lines[4].startswith("  per class: 0 ")
     assert lines[5].startswith("the judges disagree (") and "confident: judge 1 " in lines[5] and len(lines) == 6
+    # Each judge's reading of the real test images beside its reading of the samples: the same
+    # 200 test images evaluate compares the samples with.
+    images, labels = keras_gans.metrics.real_images("digits", SIZE, 1, n=200)
+    for line, judge in ((1, "small"), (3, "deep")):
+        logits = judges.reference_classifier("digits", SIZE, 1, judge=judge).predict(images, verbose=0)
+        confident = np.mean(keras.ops.convert_to_numpy(keras.ops.softmax(logits)).max(1) >= 0.9)
+        assert f"% (real images: {confident:.1%}), classes with >=5%" in lines[line]
+        assert lines[line + 1].endswith(f"; {np.mean(logits.argmax(1) == labels):.1%} of them read right)")

@@ -61,6 +61,8 @@ class ClassifierScores:
     frechet: float | None  # feature-space Frechet distance to the real images, if given
     real_shares: np.ndarray | None = None  # share of the real images predicted as each class, if given
     chance_tv: float | None = None  # class_mix_tv expected by chance alone for a perfect class mix
+    real_confident: float | None = None  # the same share of the real images: what a perfect generator scores
+    real_accuracy: float | None = None  # the share of the real images read as their label, if labels are given
 
     @property
     def classes_present(self):
@@ -78,10 +80,13 @@ class ClassifierScores:
         text = "per class: " + ", ".join(f"{k} {share:.1%}" for k, share in enumerate(self.class_shares))
         if self.real_shares is None:
             return text
-        return text + f" (real images: {self.real_shares.min():.1%} to {self.real_shares.max():.1%})"
+        text += f" (real images: {self.real_shares.min():.1%} to {self.real_shares.max():.1%}"
+        return text + (f"; {self.real_accuracy:.1%} of them read right)" if self.real_accuracy is not None else ")")
 
     def __str__(self):
-        text = f"confident {self.confident:.1%}, classes with >=5%: {self.classes_present}/{len(self.class_shares)}"
+        text = f"confident {self.confident:.1%}"
+        text += f" (real images: {self.real_confident:.1%})" if self.real_confident is not None else ""
+        text += f", classes with >=5%: {self.classes_present}/{len(self.class_shares)}"
         if self.real_shares is not None:
             text += f", class-mix TV {self.class_mix_tv:.2f}"
             text += f" ({self.chance_tv:.2f} by chance)" if self.chance_tv is not None else ""
@@ -117,17 +122,24 @@ def feature_model(classifier, layer=-2):
     return keras.Model(classifier.inputs, [classifier.outputs[0], features])
 
 
-def classifier_scores(classifier, images, real_images=None, threshold=0.9, layer=-2, batch_size=500):
-    """Scores `images` (in the classifier's input range) with a classifier that outputs logits."""
+def classifier_scores(classifier, images, real_images=None, threshold=0.9, layer=-2, batch_size=500, real_labels=None):
+    """Scores `images` (in the classifier's input range) with a classifier that outputs logits;
+    beside real images (and their labels), also what the classifier makes of those."""
+
+    def confident(logits):
+        return float(np.mean(keras.ops.convert_to_numpy(keras.ops.softmax(logits)).max(1) >= threshold))
+
     model = feature_model(classifier, layer)
     logits, features = model.predict(images, batch_size=batch_size, verbose=0)
-    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
-    scores = ClassifierScores(float(np.mean(probabilities.max(1) >= threshold)), _shares(logits), None)
+    scores = ClassifierScores(confident(logits), _shares(logits), None)
     if real_images is not None:
         real_logits, real_features = model.predict(real_images, batch_size=batch_size, verbose=0)
         scores.frechet = frechet_distance(real_features.astype("float64"), features.astype("float64"))
         scores.real_shares = _shares(real_logits)
         scores.chance_tv = chance_total_variation(scores.real_shares, len(images), len(real_images))
+        scores.real_confident = confident(real_logits)
+        if real_labels is not None:
+            scores.real_accuracy = float(np.mean(real_logits.argmax(1) == np.asarray(real_labels)))
     return scores
 
 

@@ -93,9 +93,11 @@ def score_samples_by_judge(path, data, n=2000, seed=0, judges=tuple(JUDGES)):
     """ClassifierScores of the same `n` samples and real test images by each judge, by its name."""
     samples = uint8_to_images(sample_saved_model(path, n, seed=seed))
     size, channels = samples.shape[1], samples.shape[-1]
-    real, _ = real_images(data, size, channels, n=n)
+    real, labels = real_images(data, size, channels, n=n)
     return {
-        judge: classifier_scores(reference_classifier(data, size, channels, judge=judge), samples, real)
+        judge: classifier_scores(
+            reference_classifier(data, size, channels, judge=judge), samples, real, real_labels=labels
+        )
         for judge in judges
     }
 
