@@ -14,7 +14,7 @@ import keras_gans
 from keras_gans.data import DataError, load_dataset
 from keras_gans.export import export_saved_model, images_to_uint8, uint8_to_images
 from keras_gans.methods import sgan
-from keras_gans.networks import build_resnet_generator
+from keras_gans.networks import build_resnet_generator, build_style_encoder
 from keras_gans.options import ConfigError
 
 SHAPE = (16, 16, 3)
@@ -118,13 +118,20 @@ def test_domains_with_other_classes_or_augmentation_are_refused(tmp_path):
 
 
 # ------------------------------------------------------------------------------ the update
-def small_translator(seed=1, pool_size=3, **options):
-    generators = [build_resnet_generator(SHAPE, filters=4, blocks=1, name=f"generator_{d}") for d in ("ab", "ba")]
+def small_translator(seed=1, pool_size=3, style_dim=0, **options):
+    """Tiny networks; with `style_dim` a styled G_ab and a style encoder, as CycleGAN's."""
+    generators = [
+        build_resnet_generator(SHAPE, filters=4, blocks=1, name="generator_ab", style_dim=style_dim),
+        build_resnet_generator(SHAPE, filters=4, blocks=1, name="generator_ba"),
+    ]
     discriminators = [
         sgan.build_classifier(SHAPE, CLASSES, filters=4, input_noise=0.0, dropout=0.0, name=f"discriminator_{d}")
         for d in "ab"
     ]
-    return sgan.LabelKeepingCycleGAN(*generators, *discriminators, CLASSES, seed=seed, pool_size=pool_size, **options)
+    encoder = build_style_encoder(SHAPE, style_dim, filters=4) if style_dim else None
+    return sgan.LabelKeepingCycleGAN(
+        *generators, *discriminators, CLASSES, encoder, seed=seed, pool_size=pool_size, **options
+    )
 
 
 def domains(n=8, seed=0):
@@ -149,23 +156,22 @@ def sgd(model, rate=0.1):
     return {name: keras.optimizers.SGD(rate) for name in model.players}
 
 
-def test_one_step_reports_its_terms_and_each_update_touches_only_its_network():
-    model = small_translator(pool_size=0)
+CYCLEGAN_TERMS = {"d_a", "d_b", "g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b"}
+
+
+@pytest.mark.parametrize(
+    "options, reported",
+    [({}, set()), ({"style_dim": 2, "lambda_edges": 1.0}, {"style", "diversity", "edges_a", "edges_b"})],
+    ids=["plain", "styled"],
+)
+def test_one_step_reports_its_terms_and_each_update_touches_only_its_network(options, reported):
+    """A styled G_ab's encoder is trained with the generators' objective, by its own optimizer."""
+    model = small_translator(pool_size=0, **options)
     model.compile(**sgd(model))
     a, b = domains()
     logs = model.train_on_batch(a, b, return_dict=True)
-    assert set(logs) == {
-        "d_a",
-        "d_b",
-        "g_ab",
-        "g_ba",
-        "cycle_a",
-        "cycle_b",
-        "identity_a",
-        "identity_b",
-        "kept_ab",
-        "kept_ba",
-    }
+    assert set(logs) == CYCLEGAN_TERMS | {"kept_ab", "kept_ba"} | reported
+    assert ("g_style_optimizer" in model.players) == bool(options)
     networks = {name: player.network for name, player in model.players.items()}
     for frozen in networks:
         for name, optimizer in model.optimizers.items():
@@ -276,16 +282,18 @@ def test_the_export_translates_and_classifies_both_domains(tmp_path):
     assert translated.shape == (5, *SHAPE) and translated.dtype == tf.uint8
 
 
-def test_keras_file_round_trip(tmp_path):
-    model = small_translator(lambda_cycle=3.0)
+@pytest.mark.parametrize("style_dim", [0, 2], ids=["plain", "styled"])
+def test_keras_file_round_trip(tmp_path, style_dim):
+    model = small_translator(lambda_cycle=3.0, style_dim=style_dim)
     model.compile()
     model.train_on_batch(*domains())
     model.save(tmp_path / "translator.keras")
     loaded = keras.saving.load_model(tmp_path / "translator.keras")
     assert type(loaded) is sgan.LabelKeepingCycleGAN
-    assert (loaded.lambda_cycle, loaded.num_classes) == (3.0, CLASSES)
+    assert (loaded.lambda_cycle, loaded.num_classes, loaded.style_dim) == (3.0, CLASSES, style_dim)
     images = random_images(3, SHAPE, seed=4)
     np.testing.assert_allclose(loaded.translate(images, "b2a"), model.translate(images, "b2a"), atol=1e-5)
+    np.testing.assert_allclose(loaded.to_b(images, seed=5), model.to_b(images, seed=5), atol=1e-5)
 
 
 @pytest.mark.slow  # 37 s; the classification CLI test (test_sgan.py) covers the same run folder code

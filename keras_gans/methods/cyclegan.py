@@ -280,11 +280,12 @@ class CycleGAN(AdversarialModel):
         images = ops.concatenate([first, second], axis=0)
         return ops.split(generator(generator_inputs(images, style), training=True), 2)
 
-    def generator_terms(self, real_a, real_b):
-        """The fakes (fake_a, fake_b) and the terms of the generators' objective."""
+    def generator_terms(self, real_a, real_b, adversarial_terms=None):
+        """The fakes (fake_a, fake_b) and the terms of the generators' objective; the
+        adversarial ones from `adversarial_terms(fake_a, fake_b)`, by default the model's own."""
         fake_b = self.generator_ab(real_a, training=True)
         fake_a = self.generator_ba(real_b, training=True)
-        terms = self.adversarial_terms(fake_a, fake_b)
+        terms = (adversarial_terms or self.adversarial_terms)(fake_a, fake_b)
         terms.update(self.cycle_terms("a", self.generator_ba, fake_b, real_a))
         terms.update(self.cycle_terms("b", self.generator_ab, fake_a, real_b))
         return fake_a, fake_b, terms

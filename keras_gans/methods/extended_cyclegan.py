@@ -139,16 +139,16 @@ class ExtendedCycleGAN(CycleGAN):
         """Two random style codes per image of this replica's share of the global batch."""
         return tuple(self.replica_share(keras.random.normal, batch_size, (self.style_dim,)) for _ in range(2))
 
-    def generator_terms(self, real_a, real_b):
+    def generator_terms(self, real_a, real_b, adversarial_terms=None):
         if not self.style_dim:
-            fake_a, fake_b, terms = super().generator_terms(real_a, real_b)
+            fake_a, fake_b, terms = super().generator_terms(real_a, real_b, adversarial_terms)
             return fake_a, fake_b, {**terms, **self.edge_terms(real_a, real_b, fake_a, fake_b)}
         styles = self.sample_styles(ops.shape(real_a)[0])
         style_b = self.style_encoder(real_b, training=True)
         # G_ab(a) under both codes in one call; the first is the translation the rest judges.
         fake_b, other_b = self.run_on_halves(self.generator_ab, real_a, real_a, styles)
         fake_a = self.generator_ba(real_b, training=True)
-        terms = self.adversarial_terms(fake_a, fake_b)
+        terms = (adversarial_terms or self.adversarial_terms)(fake_a, fake_b)
         terms.update(self.cycle_terms("a", self.generator_ba, fake_b, real_a))
         terms.update(self.cycle_terms("b", self.generator_ab, fake_a, real_b, style_b))
         terms.update(self.edge_terms(real_a, real_b, fake_a, fake_b))
@@ -197,9 +197,9 @@ class ExtendedCycleGAN(CycleGAN):
 TRANSLATORS = {"resnet": networks.build_resnet_generator, "unet": networks.build_unet_generator}
 
 
-def build_cyclegan(options, image_shape, num_classes=None, seed=None):
-    """Two generators (ResNet or U-Net), two 70x70 PatchGANs, and with `style_dim` a style
-    encoder of B whose code the ResNet G_ab takes. The paper's model when no extra term is on."""
+def build_translators(options, image_shape):
+    """[G_ab, G_ba] as `options.generator` builds them, G_ab taking a style code of
+    `options.style_dim`."""
     if options.style_dim and options.generator != "resnet":
         raise ConfigError(
             f"style_dim needs the resnet generator, not {options.generator!r}; "
@@ -207,10 +207,25 @@ def build_cyclegan(options, image_shape, num_classes=None, seed=None):
         )
     make_generator = TRANSLATORS[options.generator]
     style = {"style_dim": options.style_dim} if options.style_dim else {}
-    generators = [
+    return [
         make_generator(image_shape, filters=options.g_filters, name="generator_ab", **style),
         make_generator(image_shape, filters=options.g_filters, name="generator_ba"),
     ]
+
+
+def style_encoder_for(options, image_shape):
+    """The encoder of B's style code (None without `options.style_dim`). Built after the
+    discriminators, so that the networks' initial weights are drawn in the same order as before
+    it existed."""
+    if not options.style_dim:
+        return None
+    return networks.build_style_encoder(image_shape, options.style_dim, filters=options.g_filters)
+
+
+def build_cyclegan(options, image_shape, num_classes=None, seed=None):
+    """Two generators (ResNet or U-Net), two 70x70 PatchGANs, and with `style_dim` a style
+    encoder of B whose code the ResNet G_ab takes. The paper's model when no extra term is on."""
+    generators = build_translators(options, image_shape)
     discriminators = [
         networks.build_patchgan_discriminator(image_shape, filters=options.d_filters, name=f"discriminator_{domain}")
         for domain in "ab"
@@ -221,11 +236,7 @@ def build_cyclegan(options, image_shape, num_classes=None, seed=None):
         return CycleGAN(
             *generators, *discriminators, seed=seed, **{key: value for key, value in trained.items() if key in paper}
         )
-    encoder = (
-        networks.build_style_encoder(image_shape, options.style_dim, filters=options.g_filters)
-        if options.style_dim
-        else None
-    )
+    encoder = style_encoder_for(options, image_shape)
     return ExtendedCycleGAN(*generators, *discriminators, style_encoder=encoder, seed=seed, **trained)
 
 

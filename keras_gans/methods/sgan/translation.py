@@ -8,7 +8,7 @@ source's class, so a 3 must come out a 3. One train step:
         -log p_b(y_a | fake_b) - log p_a(y_b | fake_a)      (N+1)-class cross-entropy, where
                                                              -log p(y|x) = CE_N(l(x), y) - log D(x);
                                                              an unlabelled source gives -log D only
-        + CycleGAN's cycle and identity terms (+ lambda_edges x its edge terms)
+        + CycleGAN's cycle and identity terms (+ its edge and style-code terms, when on)
     update D_a on CE_N(l(a), y_a) over labelled a + 1/2 (-log D_a(a) - log(1 - D_a(pool_a(fake_a))))
     and D_b likewise
 
@@ -28,8 +28,12 @@ from keras import ops
 from keras_gans.data import DataError, checks, load_dataset
 from keras_gans.data.sources import UNPAIRED_IMAGE_SIZE, check_same_classes, domain_names
 from keras_gans.methods.base import training_options
-from keras_gans.methods.cyclegan import CycleGAN, CycleGANOptions
-from keras_gans.methods.extended_cyclegan import TRANSLATORS, EdgeOptions, edge_terms
+from keras_gans.methods.extended_cyclegan import (
+    ExtendedCycleGAN,
+    ExtendedCycleGANOptions,
+    build_translators,
+    style_encoder_for,
+)
 from keras_gans.methods.sgan.classifier import (
     UNLABELLED,
     ClassifierOptions,
@@ -49,7 +53,7 @@ from keras_gans.options import ConfigError, option
 
 
 @dataclasses.dataclass
-class TranslationOptions(ClassifierOptions, EdgeOptions, CycleGANOptions):
+class TranslationOptions(ClassifierOptions, ExtendedCycleGANOptions):
     pseudo_labels: float = option(
         0.0,
         "with few labels, an unlabelled image's class for its discriminator when the other domain's "
@@ -102,36 +106,36 @@ def labelled_domain(name, labelled, image_size, channels, seed):
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
-class LabelKeepingCycleGAN(CycleGAN):
-    """CycleGAN whose discriminators are (N+1)-class classifiers (images -> [logits, features]),
-    trained by `fit` on batches `((images_a, labels_a), (images_b, labels_b))`, label -1 for an
-    image whose class is not used."""
+class LabelKeepingCycleGAN(ExtendedCycleGAN):
+    """CycleGAN (with its edge term and style code) whose discriminators are (N+1)-class
+    classifiers (images -> [logits, features]), trained by `fit` on batches `((images_a,
+    labels_a), (images_b, labels_b))`, label -1 for an image whose class is not used."""
 
     Options = TranslationOptions
     takes_labels = True
     batch_layout = ((checks.IMAGES, checks.LABELS_OR_UNKNOWN),) * 2
 
     def __init__(
-        self, generator_ab, generator_ba, discriminator_a, discriminator_b, num_classes, seed=None, name=None, **options
+        self,
+        generator_ab,
+        generator_ba,
+        discriminator_a,
+        discriminator_b,
+        num_classes,
+        style_encoder=None,
+        seed=None,
+        name=None,
+        **options,
     ):
-        super().__init__(generator_ab, generator_ba, discriminator_a, discriminator_b, seed=seed, name=name, **options)
+        super().__init__(
+            generator_ab, generator_ba, discriminator_a, discriminator_b, style_encoder, seed=seed, name=name, **options
+        )
         self.num_classes = int(num_classes)
-        resolved = self.resolve_options(options)
-        self.lambda_edges = float(resolved["lambda_edges"])
-        self.pseudo_labels = float(resolved["pseudo_labels"])
+        self.pseudo_labels = float(self.resolve_options(options)["pseudo_labels"])
 
     @classmethod
     def reported_metrics(cls, options):
-        edges = ("edges_a", "edges_b") if options["lambda_edges"] else ()
-        return (*super().reported_metrics(options), *edges, "kept_ab", "kept_ba")
-
-    def generator_loss(self, terms):
-        """CycleGAN's objective (with the label-keeping adversarial terms), plus lambda_edges x
-        the edge terms."""
-        loss = super().generator_loss(terms)
-        if self.lambda_edges:
-            loss = loss + self.lambda_edges * (terms["edges_a"] + terms["edges_b"])
-        return loss
+        return (*super().reported_metrics(options), "kept_ab", "kept_ba")
 
     adversarial_loss_name = "(N+1)-class cross-entropy"
     discriminator_output_label = "D(x) = P(real)"
@@ -143,14 +147,6 @@ class LabelKeepingCycleGAN(CycleGAN):
             **super().plot_panels,
             "kept": ("share of labelled translations D reads as their source's class", kept),
         }
-
-    @property
-    def generator_objective(self):
-        """CycleGAN's terms (the adversarial ones label-keeping), plus lambda_edges x the edge terms."""
-        objective = dict(super().generator_objective)
-        if self.lambda_edges:
-            objective[f"{self.lambda_edges:g} x edges"] = {"edges_a": self.lambda_edges, "edges_b": self.lambda_edges}
-        return objective
 
     def judge(self, discriminator, images):
         """D(x) = P(real) of each image, from its class logits, in inference mode."""
@@ -201,27 +197,27 @@ class LabelKeepingCycleGAN(CycleGAN):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         (real_a, labels_a), (real_b, labels_b) = x if y is None else (x, y)
 
-        with tf.GradientTape() as tape:
-            fake_b = self.generator_ab(real_a, training=True)
-            fake_a = self.generator_ba(real_b, training=True)
-            judged_b = self.logits(self.discriminator_b, fake_b)
-            judged_a = self.logits(self.discriminator_a, fake_a)
-            terms = {
-                "g_ab": label_keeping_loss(judged_b, labels_a),
-                "g_ba": label_keeping_loss(judged_a, labels_b),
+        judged = {}  # each translation's logits, as the other domain's D reads them
+
+        def keeping_labels(fake_a, fake_b):
+            judged["b"] = self.logits(self.discriminator_b, fake_b)
+            judged["a"] = self.logits(self.discriminator_a, fake_a)
+            return {
+                "g_ab": label_keeping_loss(judged["b"], labels_a),
+                "g_ba": label_keeping_loss(judged["a"], labels_b),
             }
-            terms.update(self.cycle_terms("a", self.generator_ba, fake_b, real_a))
-            terms.update(self.cycle_terms("b", self.generator_ab, fake_a, real_b))
-            if self.lambda_edges:
-                terms.update(edge_terms(real_a, real_b, fake_a, fake_b))
+
+        # CycleGAN's objective (edge and style terms too), the adversarial terms label-keeping.
+        with tf.GradientTape() as tape:
+            fake_a, fake_b, terms = self.generator_terms(real_a, real_b, keeping_labels)
             first = self.optimizers[self.generator_optimizers[0]]
             scaled = self.scale_loss(self.generator_loss(terms), first)
         self.apply_joint_gradients(tape, scaled, self.generator_optimizers)
 
         known_a, known_b = labels_a, labels_b
         if self.pseudo_labels:
-            known_a = pseudo_labelled(judged_b, labels_a, self.pseudo_labels)
-            known_b = pseudo_labelled(judged_a, labels_b, self.pseudo_labels)
+            known_a = pseudo_labelled(judged["b"], labels_a, self.pseudo_labels)
+            known_b = pseudo_labelled(judged["a"], labels_b, self.pseudo_labels)
         for name, real, labels, fake, pool in (
             ("d_a", real_a, known_a, fake_a, self.pool_a),
             ("d_b", real_b, known_b, fake_b, self.pool_b),
@@ -239,7 +235,9 @@ class LabelKeepingCycleGAN(CycleGAN):
 
         self.preview_a(real_a)
         self.preview_b(real_b)
-        return self.record(**terms, kept_ab=kept_share(judged_b, labels_a), kept_ba=kept_share(judged_a, labels_b))
+        return self.record(
+            **terms, kept_ab=kept_share(judged["b"], labels_a), kept_ba=kept_share(judged["a"], labels_b)
+        )
 
     # ----------------------------------------------------------------- export
     @property
@@ -276,13 +274,12 @@ def kept_share(logits, labels):
 
 
 def build_translation(options, image_shape, num_classes=None, seed=None):
-    """CycleGAN's generators and two (N+1)-class conv classifiers as discriminators."""
+    """CycleGAN's generators (and style encoder) and two (N+1)-class conv classifiers as discriminators."""
     if not num_classes:
         raise ConfigError(
             "sgan translates between labelled domains; use a pair such as digits2digits-m or mnist,folder:PATH"
         )
-    make_generator = TRANSLATORS[options.generator]
-    generators = [make_generator(image_shape, filters=options.g_filters, name=f"generator_{d}") for d in ("ab", "ba")]
+    generators = build_translators(options, image_shape)
     discriminators = [
         build_classifier(
             image_shape,
@@ -294,4 +291,7 @@ def build_translation(options, image_shape, num_classes=None, seed=None):
         )
         for domain in "ab"
     ]
-    return LabelKeepingCycleGAN(*generators, *discriminators, num_classes, seed=seed, **training_options(options))
+    encoder = style_encoder_for(options, image_shape)
+    return LabelKeepingCycleGAN(
+        *generators, *discriminators, num_classes, encoder, seed=seed, **training_options(options)
+    )
