@@ -241,11 +241,16 @@ def test_the_edge_term_is_reported_and_weighted_into_the_generators_objective():
     assert float(model.generator_loss(logs)) == pytest.approx(with_edges, rel=1e-6)
 
 
-@pytest.mark.parametrize("options", [{}, {"pseudo_labels": 0.5}], ids=["labels", "pseudo_labels"])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"pseudo_labels": 0.5}, {"style_dim": 2, "lambda_edges": 1.0}],
+    ids=["labels", "pseudo_labels", "styled"],
+)
 def test_mirrored_step_equals_single_device_step(two_replicas, options):
     """The replicas hold different numbers of labelled images: the class terms are still the
     global batch's means. With pseudo-labels (D_a's class biases set apart, so that it reads
-    class 0 with probability 0.84) each replica labels its own unlabelled images."""
+    class 0 with probability 0.84) each replica labels its own unlabelled images. A styled G_ab
+    draws each replica's share of the codes, as CycleGAN's."""
 
     def make():
         model = small_translator(**options)
