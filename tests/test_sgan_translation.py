@@ -299,6 +299,16 @@ def test_keras_file_round_trip(tmp_path, style_dim):
     images = random_images(3, SHAPE, seed=4)
     np.testing.assert_allclose(loaded.translate(images, "b2a"), model.translate(images, "b2a"), atol=1e-5)
     np.testing.assert_allclose(loaded.to_b(images, seed=5), model.to_b(images, seed=5), atol=1e-5)
+    if style_dim:  # the encoder's weights too, not only its shape
+        np.testing.assert_allclose(loaded.encode_style(images), model.encode_style(images), atol=1e-5)
+
+
+def test_the_command_lines_styled_translator_has_a_style_encoder_and_a_resnet_g_ab():
+    model = keras_gans.build("sgan", SHAPE, CLASSES, seed=0, translation=True, style_dim=2, g_filters=4, d_filters=4)
+    assert model.style_dim == 2 and "g_style_optimizer" in model.players
+    assert [tuple(x.shape[1:]) for x in model.generator_ab.inputs] == [SHAPE, (2,)]
+    with pytest.raises(ConfigError, match="style_dim needs the resnet generator"):
+        keras_gans.build("sgan", SHAPE, CLASSES, translation=True, style_dim=2, generator="unet")
 
 
 @pytest.mark.slow  # 37 s; the classification CLI test (test_sgan.py) covers the same run folder code

@@ -214,9 +214,9 @@ def build_translators(options, image_shape):
 
 
 def style_encoder_for(options, image_shape):
-    """The encoder of B's style code (None without `options.style_dim`). Built after the
-    discriminators, so that the networks' initial weights are drawn in the same order as before
-    it existed."""
+    """The encoder of B's style code (None without `options.style_dim`). Call it after building
+    the discriminators: the networks' initial weights are then drawn in the order they were
+    before sgan shared it."""
     if not options.style_dim:
         return None
     return networks.build_style_encoder(image_shape, options.style_dim, filters=options.g_filters)
