@@ -34,26 +34,13 @@ EXPECTED_CODE_DISTANCE = 2.0 / np.sqrt(np.pi)
 
 
 @dataclasses.dataclass
-class EdgeOptions:
+class ExtendedCycleGANOptions(CycleGANOptions):
     lambda_edges: float = option(
         0.0,
         "weight of keeping each image's edges in its translation",
         "this project (docs/digits-translation.md)",
         minimum=0,
     )
-
-
-def edge_terms(real_a, real_b, fake_a, fake_b):
-    """`edges_a`: how far G_ab(a) moved a's edges (losses.edge_correlation_loss); `edges_b`
-    likewise for G_ba(b)."""
-    return {
-        "edges_a": losses.edge_correlation_loss(real_a, fake_b),
-        "edges_b": losses.edge_correlation_loss(real_b, fake_a),
-    }
-
-
-@dataclasses.dataclass
-class ExtendedCycleGANOptions(EdgeOptions, CycleGANOptions):
     style_dim: int = option(
         0,
         "size of G_ab's style code (0: one translation per image; needs the resnet generator)",
@@ -158,7 +145,14 @@ class ExtendedCycleGAN(CycleGAN):
         return fake_a, fake_b, terms
 
     def edge_terms(self, real_a, real_b, fake_a, fake_b):
-        return edge_terms(real_a, real_b, fake_a, fake_b) if self.lambda_edges else {}
+        """`edges_a`: how far G_ab(a) moved a's edges (losses.edge_correlation_loss); `edges_b`
+        likewise for G_ba(b); none when the edge term is off."""
+        if not self.lambda_edges:
+            return {}
+        return {
+            "edges_a": losses.edge_correlation_loss(real_a, fake_b),
+            "edges_b": losses.edge_correlation_loss(real_b, fake_a),
+        }
 
     # ----------------------------------------------------------------- sampling
     def translate(self, images, direction="a2b", batch_size=64, style=None, seed=None):
