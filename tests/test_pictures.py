@@ -3,6 +3,7 @@ of held-out images, the histograms of D's outputs, and the history plots (a titl
 grouped panels, the weighted terms of G's objective). None of them may change training."""
 
 import csv
+import itertools
 import random
 
 import keras
@@ -16,6 +17,7 @@ import keras_gans
 from keras_gans import callbacks
 from keras_gans.callbacks import (
     DiscriminatorOutputs,
+    DrawingBudget,
     HeldOut,
     HistoryPlots,
     SampleGrid,
@@ -191,6 +193,53 @@ def test_every_method_gives_d_outputs_on_real_and_generated_images(kind):
     for real, generated in outputs.values():
         assert real.ndim == generated.ndim == 1 and len(real) == len(generated) >= 8
         assert np.all(np.isfinite(real)) and np.all(np.isfinite(generated))
+
+
+def budgeted_drawings(epochs, epoch_seconds, monkeypatch, stop=None, drawing_seconds=1.0):
+    """The epochs a DrawingBudget (a tenth of the time, every 30 s at most) draws when each epoch
+    takes `epoch_seconds` and each drawing `drawing_seconds` (a fake clock); a run stopped after
+    epoch `stop` flushes, as `on_train_end` does."""
+    clock = [0.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: clock[0])
+    budget, drawn = DrawingBudget(share=0.1, interval=30.0), []
+
+    def drawing(epoch):
+        clock[0] += drawing_seconds
+        drawn.append(epoch)
+
+    for epoch in range(epochs if stop is None else stop + 1):
+        clock[0] += epoch_seconds
+        budget.draw(epoch, {"epochs": epochs}, drawing)
+    budget.flush(drawing)
+    return drawn
+
+
+def test_figures_of_short_epochs_are_drawn_first_last_and_every_30_seconds_or_ten_times_their_cost(monkeypatch):
+    assert budgeted_drawings(40, 2.0, monkeypatch) == [0, 15, 30, 39]
+    assert budgeted_drawings(40, 2.0, monkeypatch, stop=20) == [0, 15, 20]  # stopped early: its last epoch too
+    assert budgeted_drawings(40, 2.0, monkeypatch, drawing_seconds=4.0) == [0, 20, 39]  # slow drawings: 40 s apart
+    assert budgeted_drawings(4, 40.0, monkeypatch) == [0, 1, 2, 3]  # long epochs: every one
+
+
+def test_a_long_run_of_short_epochs_keeps_the_first_and_last_d_outputs_and_up_to_date_plots(tmp_path, monkeypatch):
+    ticks = itertools.count(step=10)  # each reading of the clock 10 s after the last: slow drawings
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: next(ticks))
+    model = small_cyclegan()
+    model.held_out = held_out_domains()
+    history = tmp_path / "history.csv"
+    pictures = DiscriminatorOutputs(str(tmp_path / "d_outputs"))
+    plots = HistoryPlots(str(history), str(tmp_path / "plots"))
+    for watch in (pictures, plots):
+        watch.set_model(model)
+        watch.set_params({"epochs": 5})
+    for epoch in range(5):
+        history.write_text("epoch,d_loss\n" + "".join(f"{e + 1},{e}\n" for e in range(epoch + 1)))
+        for watch in (pictures, plots):
+            watch.on_epoch_end(epoch)
+        if epoch == 1:
+            drawn_after_two = (tmp_path / "plots" / "losses.png").read_bytes()
+    assert sorted(path.name for path in (tmp_path / "d_outputs").glob("*.png")) == ["epoch_0001.png", "epoch_0005.png"]
+    assert (tmp_path / "plots" / "losses.png").read_bytes() != drawn_after_two
 
 
 def test_the_histogram_png_shows_real_and_generated_and_tensorboard_gets_both(tmp_path):
