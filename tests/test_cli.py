@@ -216,6 +216,19 @@ BAD_INPUTS = [
         "power of two times 4 or 7) (no --image-size was given, so the images' own size was used)",
     ),
     (
+        ["--draw-size", "9"],
+        "error: config key 'draw_size' must be 0 or 3, 4, 5 or 7 times a power of two, such as 8 or 14, got 9",
+    ),
+    (
+        ["--draw-size", "28"],
+        "error: draw_size 28 is not smaller than the image size 28; use a smaller draw_size, or 0 to draw at "
+        "the image size",
+    ),
+    (
+        ["--method", "gan", "--draw-size", "8"],
+        "error: draw_size is an option of the dcgan networks; set generator: dcgan or draw_size: 0",
+    ),
+    (
         ["--resume", "--output", "{tmp}/damaged"],
         "error: no whole checkpoint: {tmp}/damaged/checkpoints/latest.npz is damaged (File is not a zip file); "
         "start the run again in a new folder",

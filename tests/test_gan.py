@@ -199,6 +199,28 @@ def test_replicas_draw_different_noise(two_replicas):
     )
 
 
+def test_a_generator_drawing_at_8_serves_clipped_bicubic_resizes_of_its_8x8_images():
+    generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8, draw_size=8)
+    drawn = keras.Model(generator.input, generator.get_layer("drawn").output)
+    z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
+    assert drawn(z).shape == (4, 8, 8, 1)
+    expected = np.clip(tf.image.resize(drawn(z), SHAPE[:2], method="bicubic"), -1.0, 1.0)
+    np.testing.assert_allclose(generator(z), expected, atol=1e-6)
+
+
+def test_the_embedded_digits_are_images_a_generator_drawing_at_8_can_serve():
+    """The premise of the quick start's draw_size: its data is the 8x8 digits resized as the
+    generator resizes its drawings."""
+    import sklearn.datasets
+
+    generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8, draw_size=8)
+    resize_and_clip = keras.Sequential(generator.layers[-2:])
+    digits8 = sklearn.datasets.load_digits().images[:, :, :, None].astype("float32") / 8.0 - 1.0
+    served = keras.ops.convert_to_numpy(resize_and_clip(digits8))
+    data = keras_gans.data.load_dataset("digits", 28, batch_size=1797, split="all", shuffle=False)
+    np.testing.assert_allclose(served, next(iter(data.dataset)), atol=2.5 / 255)
+
+
 def test_keras_file_round_trip(tmp_path):
     gan = small_gan(adversarial_loss="lsgan")
     run_steps(gan, steps=1)

@@ -187,7 +187,11 @@ def build(model_class, build_discriminator):
                 "with one sub-folder per class (from Python: keras_gans.build(..., num_classes=N))"
             )
         generator = networks.build_conditional_generator(
-            image_shape, num_classes, latent_dim=options.latent_dim, filters=options.g_filters
+            image_shape,
+            num_classes,
+            latent_dim=options.latent_dim,
+            filters=options.g_filters,
+            draw_size=options.draw_size,
         )
         discriminator = build_discriminator(
             image_shape,

@@ -27,7 +27,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gans import losses, networks
-from keras_gans.errors import UsageError
+from keras_gans.errors import ImageSizeError, UsageError
 from keras_gans.export import finite_noise, images_to_uint8
 from keras_gans.methods import registry
 from keras_gans.methods.base import (
@@ -48,7 +48,17 @@ from keras_gans.methods.constraints import (
     SpectralNormalization,
     WeightClipping,
 )
+from keras_gans.networks.layers import upsampling_plan
 from keras_gans.options import option
+
+
+def draw_size_problem(size):
+    """What is wrong with a `draw_size`, or None: the generator's stride-2 ladder must reach it."""
+    try:
+        size and upsampling_plan(size)
+    except ImageSizeError:
+        return f"must be 0 or 3, 4, 5 or 7 times a power of two, such as 8 or 14, got {size}"
+    return None
 
 
 @dataclasses.dataclass
@@ -72,6 +82,15 @@ class GANOptions(OptimizerOptions):
     )
     d_filters: int = option(
         64, "width of the discriminator's first layer (dcgan networks)", "Radford et al. 2015", minimum=1, stage="build"
+    )
+    draw_size: int = option(
+        0,
+        "the generator draws images this size and resizes them bicubically to the image size, for data "
+        "made that way, such as the embedded digits (8); 0: it draws at the image size (dcgan networks)",
+        "this project (docs/coverage.md)",
+        minimum=0,
+        stage="build",
+        check=draw_size_problem,
     )
     adversarial_loss: str = option(
         "bce",
@@ -434,13 +453,16 @@ def build_networks(options, image_shape):
     """(generator, discriminator) of `options.generator`'s kind, the discriminator normalised
     as its constraints allow (`discriminator_normalization`)."""
     if options.generator == "mlp":
-        if options.minibatch_std:
-            raise UsageError("minibatch_std is a layer of the dcgan networks; set generator: dcgan or minibatch_std: 0")
+        for name in ("minibatch_std", "draw_size"):
+            if getattr(options, name):
+                raise UsageError(f"{name} is an option of the dcgan networks; set generator: dcgan or {name}: 0")
         return (
             networks.build_mlp_generator(image_shape, latent_dim=options.latent_dim),
             networks.build_mlp_discriminator(image_shape),
         )
-    generator = networks.build_dcgan_generator(image_shape, latent_dim=options.latent_dim, filters=options.g_filters)
+    generator = networks.build_dcgan_generator(
+        image_shape, latent_dim=options.latent_dim, filters=options.g_filters, draw_size=options.draw_size
+    )
     discriminator = networks.build_dcgan_discriminator(
         image_shape,
         filters=options.d_filters,

@@ -27,9 +27,9 @@ def label_embedding(num_classes, size):
 
 
 def build_conditional_generator(
-    image_shape, num_classes, latent_dim=100, filters=64, embedding_dim=None, name="generator"
+    image_shape, num_classes, latent_dim=100, filters=64, embedding_dim=None, draw_size=0, name="generator"
 ):
-    """(z, label) -> image.
+    """(z, label) -> image; `draw_size` as for `build_dcgan_generator`.
 
     `embedding_dim` defaults to latent_dim, so the label weighs as much as the noise in the first
     layer: a short label vector beside a long z is learned far more slowly.
@@ -38,7 +38,7 @@ def build_conditional_generator(
     z, label = keras.Input((latent_dim,), name="z"), label_input()
     embedded = label_embedding(num_classes, embedding_dim)(label)
     body = build_dcgan_generator(
-        image_shape, latent_dim=latent_dim + embedding_dim, filters=filters, name=f"{name}_body"
+        image_shape, latent_dim=latent_dim + embedding_dim, filters=filters, draw_size=draw_size, name=f"{name}_body"
     )
     images = body(keras.layers.Concatenate()([z, embedded]))
     return keras.Model([z, label], images, name=name)

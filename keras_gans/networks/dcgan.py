@@ -11,7 +11,9 @@ generator a layer that mixes the whole layout before upsampling. On MNIST after 
 
 import keras
 
+from keras_gans.errors import UsageError
 from keras_gans.networks.layers import (
+    BicubicResize,
     MinibatchStandardDeviation,
     batch_norm,
     conv_init,
@@ -28,10 +30,21 @@ def _up_block(x, width, kernel_size, strides):
     return keras.layers.ReLU()(batch_norm()(x))
 
 
-def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4, name="generator"):
-    """`filters` is the width of the last hidden layer; the base has filters * 2**doublings."""
+def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4, draw_size=0, name="generator"):
+    """`filters` is the width of the last hidden layer; the base has filters * 2**doublings.
+
+    `draw_size` > 0: the ladder draws draw_size x draw_size images, resized bicubically (and
+    clipped, as the resize overshoots) to the image size, for data made that way from smaller
+    images, such as the embedded digits (8x8 to 28x28): every sample is then an image the data
+    could hold, and the network need not learn the resize's smoothness.
+    """
     size, _, channels = image_shape
-    base, doublings = upsampling_plan(size)
+    if draw_size and draw_size >= size:
+        raise UsageError(
+            f"draw_size {draw_size} is not smaller than the image size {size}; "
+            "use a smaller draw_size, or 0 to draw at the image size"
+        )
+    base, doublings = upsampling_plan(draw_size or size, what="draw size" if draw_size else "image size")
     width = filters * 2**doublings
     z = keras.Input((latent_dim,), name="z")
     x = keras.layers.Dense(base * base * width, use_bias=False, kernel_initializer=conv_init())(z)
@@ -43,7 +56,10 @@ def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4
     x = keras.layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", kernel_initializer=conv_init())(
         x
     )
-    return keras.Model(z, output_image(x), name=name)
+    if not draw_size:
+        return keras.Model(z, output_image(x), name=name)
+    x = BicubicResize(size, dtype="float32")(output_image(x, name="drawn"))
+    return keras.Model(z, keras.layers.Activation("hard_tanh", dtype="float32", name="image")(x), name=name)
 
 
 def discriminator_features(

@@ -82,18 +82,18 @@ class StyleModulation(keras.layers.Layer):
         return input_shape[0]
 
 
-def upsampling_plan(image_size, bases=(4, 7, 5, 3)):
+def upsampling_plan(image_size, bases=(4, 7, 5, 3), what="image size"):
     """(base, doublings) with base * 2**doublings == image_size, the smallest base first tried.
 
-    28 -> (7, 2), 32 -> (4, 3), 64 -> (4, 4), 48 -> (3, 4). Raises ValueError for sizes no
-    stride-2 ladder reaches, naming sizes that work.
+    28 -> (7, 2), 32 -> (4, 3), 64 -> (4, 4), 48 -> (3, 4). Raises ImageSizeError for sizes no
+    stride-2 ladder reaches, naming `what` the size is and sizes that work.
     """
     for base in bases:
         doublings = math.log2(image_size / base) if image_size >= base else -1
         if doublings >= 1 and doublings == int(doublings):
             return base, int(doublings)
     raise ImageSizeError(
-        f"image size {image_size} cannot be built by a stride-2 network; use a size such as "
+        f"{what} {image_size} cannot be built by a stride-2 network; use a size such as "
         "28, 32, 56, 64 or 128 (a power of two times 4 or 7)"
     )
 
@@ -146,3 +146,31 @@ class MinibatchStandardDeviation(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "group_size": self.group_size}
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class BicubicResize(keras.layers.Layer):
+    """Square images resized to `size` x `size` as `keras.ops.image.resize(..., "bicubic")` does
+    (the resize the embedded digits are made with), written as two fixed matrix products: the
+    resize op has no XLA kernel (`--xla` failed to compile it), and the products are the same
+    linear map, equal to the op within float rounding."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+
+    def build(self, input_shape):
+        # Each column is where one input row lands: the resize of a one-hot column.
+        one_hot = ops.reshape(ops.eye(input_shape[1]), (input_shape[1], input_shape[1], 1, 1))
+        resized = ops.image.resize(one_hot, (self.size, 1), interpolation="bicubic", antialias=False)
+        self.rows = ops.transpose(ops.reshape(resized, (input_shape[1], self.size)))  # (size, input size)
+
+    def call(self, images):
+        rows = ops.cast(self.rows, images.dtype)
+        return ops.einsum("ih,bhwc,jw->bijc", rows, images, rows)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
