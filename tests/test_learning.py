@@ -39,8 +39,9 @@ def test_the_quick_start_draws_every_digit_for_both_judges(tmp_path):
     CPUs would change its float sums), read as `evaluate` reads it: 2,000 samples through the
     SavedModel, both judges. Each finds every digit in at least 4% of the samples and a class
     mix within 0.2 of the real one (total variation; chance alone gives 0.07, the README's run
-    0.17 and 0.13 read by the command line's judges). Stopped after 5 of its 60 epochs, the same run
-    fails. The coverage goals (every digit at 5% or more, TV at most 0.05) are not reached yet."""
+    0.14 and 0.11 read by the command line's judges). Stopped after 5 of its 135 epochs, the same
+    run fails (judge 1: twos 1.9%, TV 0.26). The coverage goals (every digit at 5% or more, TV at
+    most 0.05) are not reached yet."""
     run = tmp_path / "quick-start"
     subprocess.run([sys.executable, str(ROOT / "train.py"), "--output", str(run)], check=True)
     for judge, scores in evaluation.score_samples_by_judge(run, "digits", 2000, seed=0).items():
