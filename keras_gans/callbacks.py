@@ -197,39 +197,45 @@ def _first_examples(data, split, size, channels, count, unpaired, with_labels):
 
 class DrawingBudget:
     """When a matplotlib figure is worth drawing after an epoch: after the first and the last, and
-    otherwise once `interval` seconds have passed since the last drawing, and at least `1 / share`
-    times what that drawing took. A figure takes about 0.3 s to draw: drawn after every epoch, the
-    two of each run cost 0.55 s of the quick start's 1.9 s epochs (profiled); an epoch longer than
-    `interval` still gets its own."""
+    otherwise at most once every `interval` seconds, and no sooner than `1 / share` times what
+    the last drawing took. A figure takes about 0.3 s to draw: drawn after every epoch, the two
+    of each run took 0.55 s of the quick start's 1.9 s epochs (profiled); an epoch longer than
+    `interval` still gets its own. "First" is the first epoch of each `fit`, a resumed one's too."""
 
-    def __init__(self, share=0.1, interval=30.0):
+    def __init__(self, share=0.1, interval=30.0, clock=time.monotonic):
         self.share = share
         self.interval = interval
-        self.last = None  # (when the last drawing ended, what it took), on the monotonic clock
-        self.pending = None  # an epoch not drawn yet
+        self.clock = clock
+        self.last = None  # (when the last drawing ended, what it took), by `clock`
+        self.pending = None  # the drawing of the latest epoch, while it is not done
 
     def due(self, epoch, epochs):
         if self.last is None or epoch + 1 >= epochs:
             return True
         ended, took = self.last
-        return time.monotonic() - ended >= max(self.interval, took / self.share)
+        return self.clock() - ended >= max(self.interval, took / self.share)
 
-    def draw(self, epoch, params, drawing):
-        """Calls `drawing(epoch)` if it is due (`params`: the callback's, with fit's `epochs`; a
-        callback called outside `fit` draws every epoch), else keeps the epoch for `flush`."""
-        self.pending = epoch
-        if self.due(epoch, (params or {}).get("epochs", epoch + 1)):
-            self.flush(drawing)
+    def offer(self, epoch, epochs, drawing):
+        """`drawing()` (the figure of `epoch` of `epochs`) now if it is due, else at the next
+        `flush` unless a later epoch's replaces it."""
+        self.pending = drawing
+        if self.due(epoch, epochs):
+            self.flush()
 
-    def flush(self, drawing):
-        """Draws the epoch kept back, if any (a run that stops before its last epoch)."""
+    def flush(self):
+        """Draws the drawing held back, if any: at train end, a run that stopped early."""
         if self.pending is None:
             return
-        start = time.monotonic()
-        drawing(self.pending)
+        start = self.clock()
+        self.pending()
         self.pending = None
-        ended = time.monotonic()
+        ended = self.clock()
         self.last = (ended, ended - start)
+
+
+def fit_epochs(callback, epoch):
+    """The epochs of the `fit` a callback runs in; outside `fit`, `epoch` is taken for the last."""
+    return (callback.params or {}).get("epochs", epoch + 1)
 
 
 class DiscriminatorOutputs(EpochPicture):
@@ -245,15 +251,16 @@ class DiscriminatorOutputs(EpochPicture):
     def __init__(self, directory, seed=0, log_dir=None):
         super().__init__(directory, seed, log_dir)
         self.budget = DrawingBudget()
-        self.outputs = None
 
     def on_epoch_end(self, epoch, logs=None):
         outputs = self.model.discriminator_outputs(seed=self.seed)
         if not outputs:
             return
+        if not all(np.all(np.isfinite(values)) for pair in outputs.values() for values in pair):
+            self.budget.flush()  # the last good epoch's picture, before a diverged one replaces it
         # A diverged epoch's NaN outputs are left out: DivergenceGuard reports the divergence.
-        self.outputs = outputs = {name: tuple(finite(values) for values in pair) for name, pair in outputs.items()}
-        self.budget.draw(epoch, self.params, self.plot)
+        outputs = {name: tuple(finite(values) for values in pair) for name, pair in outputs.items()}
+        self.budget.offer(epoch, fit_epochs(self, epoch), lambda: self.plot(epoch, outputs))
 
         def histograms():
             for name, (on_real, on_generated) in outputs.items():
@@ -263,13 +270,13 @@ class DiscriminatorOutputs(EpochPicture):
         self.summarise(histograms)
 
     def on_train_end(self, logs=None):
-        self.budget.flush(self.plot)
+        self.budget.flush()
 
-    def plot(self, epoch):
-        """The PNG of the last epoch's outputs, `directory/epoch_0001.png` for epoch 0."""
+    def plot(self, epoch, outputs):
+        """The PNG of `epoch`'s finite outputs, `directory/epoch_0001.png` for epoch 0."""
         real = getattr(self.model.held_out, "split", "train")
         plot_discriminator_outputs(
-            self.outputs,
+            outputs,
             self.path(epoch),
             self.model.discriminator_output_label,
             title=f"{run_name(self.directory)}: D's outputs after epoch {epoch + 1}",
@@ -473,12 +480,12 @@ class HistoryPlots(keras.callbacks.Callback):
         self.budget = DrawingBudget()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.budget.draw(epoch, self.params, self.plot)
+        self.budget.offer(epoch, fit_epochs(self, epoch), self.plot)
 
     def on_train_end(self, logs=None):
-        self.budget.flush(self.plot)
+        self.budget.flush()
 
-    def plot(self, epoch):
+    def plot(self):
         rows = read_history(self.history_path)
         if rows:
             title = self.title or run_name(self.directory)

@@ -3,6 +3,7 @@ of held-out images, the histograms of D's outputs, and the history plots (a titl
 grouped panels, the weighted terms of G's objective). None of them may change training."""
 
 import csv
+import functools
 import itertools
 import random
 
@@ -195,13 +196,12 @@ def test_every_method_gives_d_outputs_on_real_and_generated_images(kind):
         assert np.all(np.isfinite(real)) and np.all(np.isfinite(generated))
 
 
-def budgeted_drawings(epochs, epoch_seconds, monkeypatch, stop=None, drawing_seconds=1.0):
+def budgeted_drawings(epochs, epoch_seconds, stop=None, drawing_seconds=1.0):
     """The epochs a DrawingBudget (a tenth of the time, every 30 s at most) draws when each epoch
     takes `epoch_seconds` and each drawing `drawing_seconds` (a fake clock); a run stopped after
     epoch `stop` flushes, as `on_train_end` does."""
     clock = [0.0]
-    monkeypatch.setattr(callbacks.time, "monotonic", lambda: clock[0])
-    budget, drawn = DrawingBudget(share=0.1, interval=30.0), []
+    budget, drawn = DrawingBudget(share=0.1, interval=30.0, clock=lambda: clock[0]), []
 
     def drawing(epoch):
         clock[0] += drawing_seconds
@@ -209,37 +209,59 @@ def budgeted_drawings(epochs, epoch_seconds, monkeypatch, stop=None, drawing_sec
 
     for epoch in range(epochs if stop is None else stop + 1):
         clock[0] += epoch_seconds
-        budget.draw(epoch, {"epochs": epochs}, drawing)
-    budget.flush(drawing)
+        budget.offer(epoch, epochs, lambda epoch=epoch: drawing(epoch))
+    budget.flush()
     return drawn
 
 
-def test_figures_of_short_epochs_are_drawn_first_last_and_every_30_seconds_or_ten_times_their_cost(monkeypatch):
-    assert budgeted_drawings(40, 2.0, monkeypatch) == [0, 15, 30, 39]
-    assert budgeted_drawings(40, 2.0, monkeypatch, stop=20) == [0, 15, 20]  # stopped early: its last epoch too
-    assert budgeted_drawings(40, 2.0, monkeypatch, drawing_seconds=4.0) == [0, 20, 39]  # slow drawings: 40 s apart
-    assert budgeted_drawings(4, 40.0, monkeypatch) == [0, 1, 2, 3]  # long epochs: every one
+def test_figures_of_short_epochs_are_drawn_first_last_and_every_30_seconds_or_ten_times_their_cost():
+    assert budgeted_drawings(40, 2.0) == [0, 15, 30, 39]
+    assert budgeted_drawings(40, 2.0, stop=20) == [0, 15, 20]  # stopped early: its last epoch too
+    assert budgeted_drawings(40, 2.0, drawing_seconds=4.0) == [0, 20, 39]  # slow drawings: 40 s apart
+    assert budgeted_drawings(4, 40.0) == [0, 1, 2, 3]  # long epochs: every one
 
 
-def test_a_long_run_of_short_epochs_keeps_the_first_and_last_d_outputs_and_up_to_date_plots(tmp_path, monkeypatch):
-    ticks = itertools.count(step=10)  # each reading of the clock 10 s after the last: slow drawings
-    monkeypatch.setattr(callbacks.time, "monotonic", lambda: next(ticks))
+def watched_run(tmp_path, epochs, diverged_at=None):
+    """The D-output PNGs and the losses plots after `epochs` epochs through both figure callbacks,
+    with drawings slow beside the epochs (each reading of their clock 10 s after the last); from
+    epoch `diverged_at` on, D's outputs on generated images are NaN."""
     model = small_cyclegan()
     model.held_out = held_out_domains()
     history = tmp_path / "history.csv"
     pictures = DiscriminatorOutputs(str(tmp_path / "d_outputs"))
     plots = HistoryPlots(str(history), str(tmp_path / "plots"))
+    measured = model.discriminator_outputs
+    losses_drawn = []
     for watch in (pictures, plots):
         watch.set_model(model)
-        watch.set_params({"epochs": 5})
-    for epoch in range(5):
+        watch.set_params({"epochs": epochs})
+        watch.budget.clock = functools.partial(next, itertools.count(step=10))
+    for epoch in range(epochs if diverged_at is None else diverged_at + 1):  # DivergenceGuard stops there
+        if epoch == diverged_at:
+            model.discriminator_outputs = lambda seed: {
+                name: (real, np.full_like(fake, np.nan)) for name, (real, fake) in measured(seed=seed).items()
+            }
         history.write_text("epoch,d_loss\n" + "".join(f"{e + 1},{e}\n" for e in range(epoch + 1)))
         for watch in (pictures, plots):
             watch.on_epoch_end(epoch)
-        if epoch == 1:
-            drawn_after_two = (tmp_path / "plots" / "losses.png").read_bytes()
-    assert sorted(path.name for path in (tmp_path / "d_outputs").glob("*.png")) == ["epoch_0001.png", "epoch_0005.png"]
-    assert (tmp_path / "plots" / "losses.png").read_bytes() != drawn_after_two
+        losses_drawn.append((tmp_path / "plots" / "losses.png").read_bytes())
+    for watch in (pictures, plots):
+        watch.on_train_end()
+    losses_drawn.append((tmp_path / "plots" / "losses.png").read_bytes())
+    return sorted(path.name for path in (tmp_path / "d_outputs").glob("*.png")), losses_drawn
+
+
+def test_a_run_of_short_epochs_keeps_the_first_and_last_d_outputs_and_plots_its_whole_history(tmp_path):
+    pictures, losses = watched_run(tmp_path, 5)
+    assert pictures == ["epoch_0001.png", "epoch_0005.png"]
+    assert losses[0] == losses[3] != losses[4]  # the middle epochs wait; the last is drawn
+
+
+def test_a_diverged_epoch_keeps_the_last_good_epochs_d_outputs(tmp_path):
+    """A run that diverges at its 4th epoch stops there (DivergenceGuard): the 3rd epoch, its
+    last good state, would otherwise have no picture."""
+    pictures, _ = watched_run(tmp_path, 10, diverged_at=3)
+    assert pictures == ["epoch_0001.png", "epoch_0003.png", "epoch_0004.png"]
 
 
 def test_the_histogram_png_shows_real_and_generated_and_tensorboard_gets_both(tmp_path):
