@@ -217,12 +217,12 @@ BAD_INPUTS = [
     ),
     (
         ["--draw-size", "9"],
-        "error: config key 'draw_size' must be 0 or 3, 4, 5 or 7 times a power of two, such as 8 or 14, got 9",
+        "error: config key 'draw_size' must be 0 or 3, 4, 5 or 7 times 2, 4, 8, ... (6, 8, 10, 12, 14, 16, ...), got 9",
     ),
     (
         ["--draw-size", "28"],
-        "error: draw_size 28 is not smaller than the image size 28; use a smaller draw_size, or 0 to draw at "
-        "the image size",
+        "error: draw_size 28 (the recipe's or yours) is not smaller than the image size 28; pass --draw-size 0 "
+        "(draw_size: 0) to draw at the image size, or a smaller draw size",
     ),
     (
         ["--method", "gan", "--draw-size", "8"],

@@ -208,6 +208,26 @@ def test_a_generator_drawing_at_8_serves_clipped_bicubic_resizes_of_its_8x8_imag
     np.testing.assert_allclose(generator(z), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("size, to", [(8, 28), (7, 32), (16, 8)])
+def test_bicubic_resize_is_the_resize_op_built_eagerly_in_a_function_or_compiled_by_xla(size, to):
+    images = tf.constant(np.random.default_rng(0).standard_normal((2, size, size, 3)), "float32")
+    expected = tf.image.resize(images, (to, to), method="bicubic")
+    first_built_in_a_function = keras_gans.networks.layers.BicubicResize(to)
+    np.testing.assert_allclose(tf.function(first_built_in_a_function)(images), expected, atol=1e-5)
+    np.testing.assert_allclose(first_built_in_a_function(images), expected, atol=1e-5)
+    compiled = tf.function(keras_gans.networks.layers.BicubicResize(to), jit_compile=True)
+    np.testing.assert_allclose(compiled(images), expected, atol=1e-5)
+
+
+def test_a_generator_drawing_at_8_round_trips_through_a_keras_file_and_serves_conditional_gans(tmp_path):
+    generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8, draw_size=8)
+    generator.save(tmp_path / "g.keras")
+    z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "g.keras")(z), generator(z))
+    conditional = keras_gans.networks.build_conditional_generator(SHAPE, 10, latent_dim=8, filters=8, draw_size=8)
+    assert conditional([z, np.arange(4)]).shape == (4, *SHAPE)
+
+
 def test_the_embedded_digits_are_images_a_generator_drawing_at_8_can_serve():
     """The premise of the quick start's draw_size: its data is the 8x8 digits resized as the
     generator resizes its drawings."""

@@ -54,10 +54,11 @@ from keras_gans.options import option
 
 def draw_size_problem(size):
     """What is wrong with a `draw_size`, or None: the generator's stride-2 ladder must reach it."""
-    try:
-        size and upsampling_plan(size)
-    except ImageSizeError:
-        return f"must be 0 or 3, 4, 5 or 7 times a power of two, such as 8 or 14, got {size}"
+    if size:
+        try:
+            upsampling_plan(size)
+        except ImageSizeError:
+            return f"must be 0 or 3, 4, 5 or 7 times 2, 4, 8, ... (6, 8, 10, 12, 14, 16, ...), got {size}"
     return None
 
 

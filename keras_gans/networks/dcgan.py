@@ -41,8 +41,8 @@ def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4
     size, _, channels = image_shape
     if draw_size and draw_size >= size:
         raise UsageError(
-            f"draw_size {draw_size} is not smaller than the image size {size}; "
-            "use a smaller draw_size, or 0 to draw at the image size"
+            f"draw_size {draw_size} (the recipe's or yours) is not smaller than the image size {size}; "
+            "pass --draw-size 0 (draw_size: 0) to draw at the image size, or a smaller draw size"
         )
     base, doublings = upsampling_plan(draw_size or size, what="draw size" if draw_size else "image size")
     width = filters * 2**doublings

@@ -3,6 +3,7 @@
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from keras_gans.errors import ImageSizeError
@@ -160,14 +161,19 @@ class BicubicResize(keras.layers.Layer):
         self.size = int(size)
 
     def build(self, input_shape):
-        # Each column is where one input row lands: the resize of a one-hot column.
-        one_hot = ops.reshape(ops.eye(input_shape[1]), (input_shape[1], input_shape[1], 1, 1))
-        resized = ops.image.resize(one_hot, (self.size, 1), interpolation="bicubic", antialias=False)
-        self.rows = ops.transpose(ops.reshape(resized, (input_shape[1], self.size)))  # (size, input size)
+        height, width = input_shape[1:3]
+        if height != width:
+            raise ValueError(f"BicubicResize takes square images, got {height}x{width}")
+        # Column k is where input row k lands: the resize of a one-hot column. Computed eagerly
+        # and kept as NumPy, so a first call inside a tf.function leaves no graph tensor behind.
+        with tf.init_scope():
+            one_hot = ops.reshape(ops.eye(height), (height, height, 1, 1))
+            resized = ops.image.resize(one_hot, (self.size, 1), interpolation="bicubic", antialias=False)
+            self.matrix = ops.convert_to_numpy(ops.transpose(ops.reshape(resized, (height, self.size))))
 
     def call(self, images):
-        rows = ops.cast(self.rows, images.dtype)
-        return ops.einsum("ih,bhwc,jw->bijc", rows, images, rows)
+        matrix = ops.cast(self.matrix, images.dtype)  # (size, input size)
+        return ops.einsum("ih,bhwc,jw->bijc", matrix, images, matrix)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.size, self.size, input_shape[3])
