@@ -27,7 +27,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gans import losses, networks
-from keras_gans.errors import ImageSizeError, UsageError
+from keras_gans.errors import UsageError
 from keras_gans.export import finite_noise, images_to_uint8
 from keras_gans.methods import registry
 from keras_gans.methods.base import (
@@ -48,18 +48,8 @@ from keras_gans.methods.constraints import (
     SpectralNormalization,
     WeightClipping,
 )
-from keras_gans.networks.layers import upsampling_plan
+from keras_gans.networks.dcgan import draw_size_problem
 from keras_gans.options import option
-
-
-def draw_size_problem(size):
-    """What is wrong with a `draw_size`, or None: the generator's stride-2 ladder must reach it."""
-    if size:
-        try:
-            upsampling_plan(size)
-        except ImageSizeError:
-            return f"must be 0 or 3, 4, 5 or 7 times 2, 4, 8, ... (6, 8, 10, 12, 14, 16, ...), got {size}"
-    return None
 
 
 @dataclasses.dataclass

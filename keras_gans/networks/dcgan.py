@@ -11,7 +11,7 @@ generator a layer that mixes the whole layout before upsampling. On MNIST after 
 
 import keras
 
-from keras_gans.errors import UsageError
+from keras_gans.errors import ImageSizeError, UsageError
 from keras_gans.networks.layers import (
     BicubicResize,
     MinibatchStandardDeviation,
@@ -30,6 +30,16 @@ def _up_block(x, width, kernel_size, strides):
     return keras.layers.ReLU()(batch_norm()(x))
 
 
+def draw_size_problem(size):
+    """What is wrong with a generator's `draw_size`, or None: its stride-2 ladder must reach it."""
+    if size:
+        try:
+            upsampling_plan(size)
+        except ImageSizeError:
+            return f"must be 0 or 3, 4, 5 or 7 times 2, 4, 8, ... (6, 8, 10, 12, 14, 16, ...), got {size}"
+    return None
+
+
 def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4, draw_size=0, name="generator"):
     """`filters` is the width of the last hidden layer; the base has filters * 2**doublings.
 
@@ -39,12 +49,15 @@ def build_dcgan_generator(image_shape, latent_dim=100, filters=64, kernel_size=4
     could hold, and the network need not learn the resize's smoothness.
     """
     size, _, channels = image_shape
+    problem = draw_size_problem(draw_size)
+    if problem:
+        raise UsageError(f"draw_size {problem}")
     if draw_size and draw_size >= size:
         raise UsageError(
             f"draw_size {draw_size} (the recipe's or yours) is not smaller than the image size {size}; "
             "pass --draw-size 0 (draw_size: 0) to draw at the image size, or a smaller draw size"
         )
-    base, doublings = upsampling_plan(draw_size or size, what="draw size" if draw_size else "image size")
+    base, doublings = upsampling_plan(draw_size or size)
     width = filters * 2**doublings
     z = keras.Input((latent_dim,), name="z")
     x = keras.layers.Dense(base * base * width, use_bias=False, kernel_initializer=conv_init())(z)

@@ -83,18 +83,18 @@ class StyleModulation(keras.layers.Layer):
         return input_shape[0]
 
 
-def upsampling_plan(image_size, bases=(4, 7, 5, 3), what="image size"):
+def upsampling_plan(image_size, bases=(4, 7, 5, 3)):
     """(base, doublings) with base * 2**doublings == image_size, the smallest base first tried.
 
     28 -> (7, 2), 32 -> (4, 3), 64 -> (4, 4), 48 -> (3, 4). Raises ImageSizeError for sizes no
-    stride-2 ladder reaches, naming `what` the size is and sizes that work.
+    stride-2 ladder reaches, naming sizes that work.
     """
     for base in bases:
         doublings = math.log2(image_size / base) if image_size >= base else -1
         if doublings >= 1 and doublings == int(doublings):
             return base, int(doublings)
     raise ImageSizeError(
-        f"{what} {image_size} cannot be built by a stride-2 network; use a size such as "
+        f"image size {image_size} cannot be built by a stride-2 network; use a size such as "
         "28, 32, 56, 64 or 128 (a power of two times 4 or 7)"
     )
 
