@@ -3,6 +3,7 @@
     python benchmarks/throughput.py --method dcgan --data mnist --steps 300   # the recipe's batch
     python benchmarks/throughput.py --compare   # oneDNN on/off x XLA on/off, one process each
     python benchmarks/throughput.py --method cyclegan --data horse2zebra --image-size 64 --batch-size 1
+    python benchmarks/throughput.py --data digits --steps 40 --epochs 16 --autotune on   # ms a step, epoch by epoch
 
 An image is one real image consumed by a train step (a WGAN step takes d_steps batches); for
 CycleGAN, one pair (an image of each domain). The first steps (tracing, compilation, caching the
@@ -35,6 +36,8 @@ def measure(args):
     dataset = data.dataset.repeat()
     # shuffle=False: the tf.data pipeline shuffles, as in `train`.
     model.fit(dataset, epochs=1, steps_per_epoch=args.warmup, shuffle=False, verbose=0)
+    if args.epochs:
+        return epoch_by_epoch(model, dataset, args)
 
     class Clock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -51,6 +54,29 @@ def measure(args):
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
         "images_per_second": round(args.steps * images_per_step / seconds, 1),
     }
+
+
+def epoch_by_epoch(model, dataset, args):
+    """Milliseconds a step in each of `args.epochs` epochs of `args.steps` steps, each epoch a new
+    iterator as in `train`: tf.data's autotuning can leave a whole epoch slow
+    (`keras_gans.data.core.without_autotuning`). `fit` keeps a dataset's own autotune setting."""
+    import keras
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = args.autotune == "on"
+    epochs = dataset.take(args.steps).with_options(options)
+    times = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(round(1000 * (time.perf_counter() - self.start) / args.steps, 1))
+
+    model.fit(epochs, epochs=args.epochs, shuffle=False, verbose=0, callbacks=[Clock()])
+    return {"method": args.method, "data": args.data, "autotune": args.autotune, "ms_per_step": times}
 
 
 def compare(args):
@@ -86,6 +112,8 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--xla", action="store_true")
+    parser.add_argument("--epochs", type=int, help="time each of this many epochs of --steps steps instead")
+    parser.add_argument("--autotune", choices=("on", "off"), default="off", help="tf.data's, with --epochs")
     parser.add_argument("--compare", action="store_true")
     args = parser.parse_args()
     if args.compare:

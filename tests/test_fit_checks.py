@@ -1,5 +1,6 @@
 """`fit` from Python refuses data a model cannot train on, in one line naming the fix, before
-the data trains; and the conversions those fixes name do what they say."""
+the data trains; and the conversions those fixes name do what they say. What it trains on it
+reads without tf.data's autotuning (data/core.py says why), unless the dataset asks for it."""
 
 import keras
 import numpy as np
@@ -110,3 +111,14 @@ def test_semi_supervised_and_translation_layouts_are_checked():
     with pytest.raises(DataError, match=r"CycleGAN trains on \(images, images\) batches"):
         cyclegan.fit(batches(IMAGES), verbose=0)
     assert isinstance(cyclegan, keras.Model)
+
+
+def test_fit_reads_datasets_without_autotuning_unless_they_ask_for_it(monkeypatch):
+    read = []
+    monkeypatch.setattr(keras.Model, "fit", lambda self, x, y=None, **kwargs: read.append(x.options().autotune.enabled))
+    asked = tf.data.Options()
+    asked.autotune.enabled = True
+    tiny("dcgan").fit(batches(IMAGES))
+    tiny("dcgan").fit(batches(IMAGES).with_options(asked))
+    tiny("wgan", d_steps=2).fit(IMAGES, batch_size=8)  # arrays a WGAN step takes as a dataset of its own
+    assert read == [False, True, False]

@@ -22,7 +22,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gans.data import checks, load_dataset, load_unpaired
-from keras_gans.data.core import DataError
+from keras_gans.data.core import DataError, without_autotuning
 from keras_gans.data.sources import UNPAIRED_IMAGE_SIZE
 from keras_gans.options import RENAMED, ConfigError, option, validate
 
@@ -283,7 +283,9 @@ class AdversarialModel(keras.Model):
                 checks.check_spec(
                     x.element_spec, layout, model_name=name, image_shape=image_shape, batches_per_step=steps
                 )
-                x = checks.checked_values(x, layout, model_name=name, num_classes=num_classes, batches_per_step=steps)
+                x = without_autotuning(
+                    checks.checked_values(x, layout, model_name=name, num_classes=num_classes, batches_per_step=steps)
+                )
                 kwargs.setdefault("shuffle", False)  # the pipeline shuffles; fit would only warn it cannot
             elif isinstance(x, (list, tuple)) or hasattr(x, "__array__"):
                 arrays = x if y is None else (x, y)
@@ -292,7 +294,7 @@ class AdversarialModel(keras.Model):
                 if steps > 1:
                     shuffle = kwargs.pop("shuffle", True)
                     x, y, batch_size = (
-                        checks.array_steps(arrays, batch_size or 32, steps, shuffle, self.seed),
+                        without_autotuning(checks.array_steps(arrays, batch_size or 32, steps, shuffle, self.seed)),
                         None,
                         None,
                     )
