@@ -120,13 +120,6 @@ def from_values(values, source="config"):
             _refuse_key(key, method, source)
     options = method.options(**validate(method.options, values))
     run.setdefault("batch_size", method.batch_size)
-    pack = getattr(options, "pack", 1)
-    if run["batch_size"] % pack:
-        multiple = -(-run["batch_size"] // pack) * pack
-        raise ConfigError(
-            f"batch_size {run['batch_size']} is not a multiple of pack {pack}, so D would leave images out; "
-            f"pass --batch-size {multiple} or another --pack"
-        )
     name = run.get("name")
     if name is not None and (name in ("", ".", "..") or "/" in name or os.sep in name):
         raise ConfigError(

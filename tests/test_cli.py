@@ -229,16 +229,6 @@ BAD_INPUTS = [
         "error: draw_size is an option of the dcgan networks; set generator: dcgan or draw_size: 0",
     ),
     (
-        ["--pack", "3"],
-        "error: batch_size 16 is not a multiple of pack 3, so D would leave images out; pass --batch-size 18 or "
-        "another --pack",
-    ),
-    (
-        ["--method", "cgan", "--data", "digits", "--pack", "2"],
-        "error: pack is an option of the unconditional methods (gan, dcgan, lsgan, wgan, wgan-gp): a conditional "
-        "D judges each image with its label; remove --pack (pack: 1)",
-    ),
-    (
         ["--resume", "--output", "{tmp}/damaged"],
         "error: no whole checkpoint: {tmp}/damaged/checkpoints/latest.npz is damaged (File is not a zip file); "
         "start the run again in a new folder",

@@ -1,6 +1,6 @@
 """The remedies for poor mode coverage, each against what its paper says it does: spectral
-normalisation, the R1 penalty, minibatch standard deviation, differentiable augmentation and
-packing; and, with all of them on, the loop's invariants (each update keeps to its network, a mirrored
+normalisation, the R1 penalty, minibatch standard deviation and differentiable augmentation;
+and, with all of them on, the loop's invariants (each update keeps to its network, a mirrored
 step equals one device's, the state is checkpointed and round-trips)."""
 
 import keras
@@ -20,8 +20,8 @@ import keras_gans
 from keras_gans import losses
 from keras_gans.checkpoint import _state_variables
 from keras_gans.methods.constraints import DifferentiableAugmentation, DiscriminatorConstraint, R1Penalty
-from keras_gans.networks import build_dcgan_discriminator, build_dcgan_generator, build_packed_discriminator
-from keras_gans.networks.layers import MinibatchStandardDeviation, Pack
+from keras_gans.networks import build_dcgan_discriminator, build_dcgan_generator
+from keras_gans.networks.layers import MinibatchStandardDeviation
 
 SHAPE = (16, 16, 1)
 EVERY_REMEDY = dict(spectral_norm=True, r1_gamma=1.0, diff_augment="color,translation,cutout")
@@ -31,20 +31,6 @@ def remedied_gan(minibatch_std=4, seed=1, **options):
     keras.utils.set_random_seed(seed)  # the same networks for every call
     generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
     discriminator = build_dcgan_discriminator(SHAPE, filters=8, normalization=None, minibatch_std_group=minibatch_std)
-    return keras_gans.GAN(generator, discriminator, seed=seed, ema_decay=0.0, **{**EVERY_REMEDY, **options})
-
-
-def packed_gan(seed=1, **options):
-    """`remedied_gan` with its discriminator judging images two at a time."""
-    keras.utils.set_random_seed(seed)
-    generator = build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
-    discriminator = build_packed_discriminator(
-        SHAPE,
-        2,
-        lambda shape, name: build_dcgan_discriminator(
-            shape, filters=8, normalization=None, minibatch_std_group=4, name=name
-        ),
-    )
     return keras_gans.GAN(generator, discriminator, seed=seed, ema_decay=0.0, **{**EVERY_REMEDY, **options})
 
 
@@ -104,50 +90,6 @@ def test_minibatch_std_adds_one_channel_that_grows_with_its_groups_spread():
     np.testing.assert_array_equal(out_moved[4:, ..., 3], out_varied[4:, ..., 3])
     # A batch the group does not divide uses the largest group that does (6: groups of two).
     assert keras.ops.convert_to_numpy(layer(varied[:6])).shape == (6, 4, 4, 4)
-
-
-def test_pack_stacks_runs_of_images_in_the_channels_and_leaves_out_a_partial_group():
-    images = random_images(7, (4, 4, 3), 0)
-    packed = keras.ops.convert_to_numpy(Pack(3)(images))
-    assert packed.shape == (2, 4, 4, 9)  # images 0-2 and 3-5; image 6 fills no group
-    for group in range(2):
-        for k in range(3):
-            np.testing.assert_array_equal(packed[group, ..., 3 * k : 3 * k + 3], images[3 * group + k])
-
-
-def test_a_packed_discriminator_gives_one_output_per_group_and_learns_from_every_image():
-    gan = packed_gan()
-    real = random_images(8, SHAPE, 0)
-    assert gan.discriminator(real).shape == (4, 1)
-    with tf.GradientTape() as tape:
-        images = tf.constant(real)
-        tape.watch(images)
-        score = tf.reduce_sum(gan.discriminator(images))
-    assert np.all(np.abs(tape.gradient(score, images).numpy()).sum(axis=(1, 2, 3)) > 0)
-
-
-def test_with_packing_each_update_keeps_to_its_network_and_a_mirrored_step_equals_one_device(two_replicas):
-    # Without spectral normalisation: its power iteration, still converging on the packed first
-    # kernel, moves it by 1e-5 even at a learning rate of 0.
-    assert_updates_keep_to_their_networks(lambda: packed_gan(spectral_norm=False), random_images(8, SHAPE, 0))
-    single, mirrored, logs = fit_single_and_mirrored(
-        packed_gan,
-        two_replicas,
-        lambda gan: gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5)),
-        tf.data.Dataset.from_tensor_slices(random_images(16, SHAPE, 0)).batch(16),
-    )
-    assert changed(weights(packed_gan().generator), single.generator)
-    assert_same_training(*logs, single, mirrored, atol=5e-4)
-
-
-def test_a_packed_discriminator_round_trips_through_a_keras_file(tmp_path):
-    gan = packed_gan()
-    gan.compile()
-    gan.train_on_batch(random_images(8, SHAPE, 0))
-    gan.save(tmp_path / "gan.keras")
-    loaded = keras.models.load_model(tmp_path / "gan.keras")
-    real = random_images(8, SHAPE, 1)
-    np.testing.assert_allclose(loaded.discriminator(real), gan.discriminator(real), rtol=1e-6)
 
 
 def fixed_draw(values):

@@ -186,11 +186,6 @@ def build(model_class, build_discriminator):
                 f"{model_class.__name__} needs labelled data; use a labelled dataset such as mnist or a folder "
                 "with one sub-folder per class (from Python: keras_gans.build(..., num_classes=N))"
             )
-        if options.pack > 1:
-            raise ConfigError(
-                "pack is an option of the unconditional methods (gan, dcgan, lsgan, wgan, wgan-gp): a conditional "
-                "D judges each image with its label; remove --pack (pack: 1)"
-            )
         generator = networks.build_conditional_generator(
             image_shape,
             num_classes,

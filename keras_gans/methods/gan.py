@@ -138,14 +138,6 @@ class GANOptions(OptimizerOptions):
         minimum=0,
         stage="build",
     )
-    pack: int = option(
-        1,
-        "D judges this many images of one kind at a time, stacked in its input's channels (1: one; "
-        "batch_size must be a multiple)",
-        "Lin et al. 2018",
-        minimum=1,
-        stage="build",
-    )
 
 
 class NoiseToImage:
@@ -450,36 +442,26 @@ def discriminator_normalization(options):
 
 def build_networks(options, image_shape):
     """(generator, discriminator) of `options.generator`'s kind, the discriminator normalised
-    as its constraints allow (`discriminator_normalization`) and judging `options.pack` images
-    at a time."""
-    name = "critic" if options.adversarial_loss == "wasserstein" else "discriminator"
+    as its constraints allow (`discriminator_normalization`)."""
     if options.generator == "mlp":
-        for option in ("minibatch_std", "draw_size"):
-            if getattr(options, option):
-                raise UsageError(f"{option} is an option of the dcgan networks; set generator: dcgan or {option}: 0")
-        generator = networks.build_mlp_generator(image_shape, latent_dim=options.latent_dim)
-
-        def discriminator(shape, name):
-            return networks.build_mlp_discriminator(shape, name=name)
-
-        name = "discriminator"  # the MLP networks' one name, whatever the loss
-    else:
-        generator = networks.build_dcgan_generator(
-            image_shape, latent_dim=options.latent_dim, filters=options.g_filters, draw_size=options.draw_size
+        for name in ("minibatch_std", "draw_size"):
+            if getattr(options, name):
+                raise UsageError(f"{name} is an option of the dcgan networks; set generator: dcgan or {name}: 0")
+        return (
+            networks.build_mlp_generator(image_shape, latent_dim=options.latent_dim),
+            networks.build_mlp_discriminator(image_shape),
         )
-
-        def discriminator(shape, name):
-            return networks.build_dcgan_discriminator(
-                shape,
-                filters=options.d_filters,
-                normalization=discriminator_normalization(options),
-                minibatch_std_group=options.minibatch_std,
-                name=name,
-            )
-
-    if options.pack > 1:
-        return generator, networks.build_packed_discriminator(image_shape, options.pack, discriminator, name)
-    return generator, discriminator(image_shape, name)
+    generator = networks.build_dcgan_generator(
+        image_shape, latent_dim=options.latent_dim, filters=options.g_filters, draw_size=options.draw_size
+    )
+    discriminator = networks.build_dcgan_discriminator(
+        image_shape,
+        filters=options.d_filters,
+        normalization=discriminator_normalization(options),
+        minibatch_std_group=options.minibatch_std,
+        name="critic" if options.adversarial_loss == "wasserstein" else "discriminator",
+    )
+    return generator, discriminator
 
 
 def build(model_class):

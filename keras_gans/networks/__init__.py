@@ -7,7 +7,6 @@ from keras_gans.networks.conditional import (
 )
 from keras_gans.networks.dcgan import build_dcgan_discriminator, build_dcgan_generator
 from keras_gans.networks.mlp import build_mlp_discriminator, build_mlp_generator
-from keras_gans.networks.packed import build_packed_discriminator
 from keras_gans.networks.patchgan import build_patchgan_discriminator
 from keras_gans.networks.resnet import build_resnet_generator
 from keras_gans.networks.style import build_style_encoder
@@ -21,7 +20,6 @@ __all__ = [
     "build_dcgan_generator",
     "build_mlp_discriminator",
     "build_mlp_generator",
-    "build_packed_discriminator",
     "build_patchgan_discriminator",
     "build_resnet_generator",
     "build_style_encoder",

@@ -150,35 +150,6 @@ class MinibatchStandardDeviation(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
-class Pack(keras.layers.Layer):
-    """Lin et al. 2018 (PacGAN): `size` images of a batch stacked in the channels, one input to
-    the discriminator, so it judges them together and can tell a generator that draws some
-    modes too often (too little variety among `size` draws) from the data.
-
-    Groups are contiguous runs of `size` images, so a replica's share of a batch holds whole
-    groups; images that fill no whole group at the end of a batch are left out.
-    """
-
-    def __init__(self, size=2, **kwargs):
-        super().__init__(**kwargs)
-        self.size = int(size)
-
-    def call(self, images):
-        height, width, channels = images.shape[1:]
-        whole = ops.shape(images)[0] // self.size * self.size
-        grouped = ops.reshape(images[:whole], (-1, self.size, height, width, channels))
-        side_by_side = ops.transpose(grouped, (0, 2, 3, 1, 4))  # image k's channels at k * channels
-        return ops.reshape(side_by_side, (-1, height, width, self.size * channels))
-
-    def compute_output_shape(self, input_shape):
-        batch = None if input_shape[0] is None else input_shape[0] // self.size
-        return (batch, *input_shape[1:3], input_shape[3] * self.size)
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size}
-
-
-@keras.saving.register_keras_serializable(package="keras_gans")
 class BicubicResize(keras.layers.Layer):
     """Square images resized to `size` x `size` as `keras.ops.image.resize(..., "bicubic")` does
     (the resize the embedded digits are made with), written as two fixed matrix products: the
