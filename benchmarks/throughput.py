@@ -65,7 +65,7 @@ def epoch_by_epoch(model, dataset, args):
 
     options = tf.data.Options()
     options.autotune.enabled = args.autotune == "on"
-    epochs = dataset.take(args.steps).with_options(options)
+    one_epoch = dataset.take(args.steps).with_options(options)
     times = []
 
     class Clock(keras.callbacks.Callback):
@@ -75,7 +75,7 @@ def epoch_by_epoch(model, dataset, args):
         def on_epoch_end(self, epoch, logs=None):
             times.append(round(1000 * (time.perf_counter() - self.start) / args.steps, 1))
 
-    model.fit(epochs, epochs=args.epochs, shuffle=False, verbose=0, callbacks=[Clock()])
+    model.fit(one_epoch, epochs=args.epochs, shuffle=False, verbose=0, callbacks=[Clock()])
     return {"method": args.method, "data": args.data, "autotune": args.autotune, "ms_per_step": times}
 
 

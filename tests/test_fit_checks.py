@@ -116,9 +116,11 @@ def test_semi_supervised_and_translation_layouts_are_checked():
 def test_fit_reads_datasets_without_autotuning_unless_they_ask_for_it(monkeypatch):
     read = []
     monkeypatch.setattr(keras.Model, "fit", lambda self, x, y=None, **kwargs: read.append(x.options().autotune.enabled))
-    asked = tf.data.Options()
+    asked, budgeted = tf.data.Options(), tf.data.Options()
     asked.autotune.enabled = True
+    budgeted.autotune.ram_budget = 2**30  # a budget is for autotuning: it asks for it too
     tiny("dcgan").fit(batches(IMAGES))
     tiny("dcgan").fit(batches(IMAGES).with_options(asked))
+    tiny("dcgan").fit(batches(IMAGES).with_options(budgeted))
     tiny("wgan", d_steps=2).fit(IMAGES, batch_size=8)  # arrays a WGAN step takes as a dataset of its own
-    assert read == [False, True, False]
+    assert read == [False, True, None, False]

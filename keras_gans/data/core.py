@@ -60,17 +60,13 @@ def fits_in_memory(num_examples, size, channels):
 
 
 def without_autotuning(dataset):
-    """`dataset` read with tf.data's autotuning off, unless its options already say otherwise.
+    """`dataset` read with tf.data's autotuning off, unless its options set any autotune field.
 
-    Measured, not explained: on this project's 2-core machine on 2026-12-05, 25 of 188 iterators read with it (a new one
-    an epoch, as `fit` opens them) ran every step in a whole multiple of 25.6 ms: the quick
-    start's 28 ms steps took 51 ms, the MNIST recipe's 75 ms took 128 ms. None of 188 did without
-    it. The slow spells came and went within the hour; between them both ran at one speed
-    (`benchmarks/throughput.py --epochs`, docs/benchmarks.md). Off, `map` runs as many calls as
-    there are cores and `prefetch`'s buffer still grows when the step drains it; the batches are
-    the same, as every random op of the pipeline is seeded.
+    On this project's 2-core CPU some epochs read with it ran every step in a whole multiple of
+    25.6 ms, up to twice as slow, and none without it; the batches are the same either way
+    (docs/benchmarks.md, "tf.data's autotuning, epoch by epoch").
     """
-    if dataset.options().autotune.enabled is not None:
+    if dataset.options().autotune != tf.data.experimental.AutotuneOptions():
         return dataset
     options = tf.data.Options()
     options.autotune.enabled = False
