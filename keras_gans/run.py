@@ -137,7 +137,7 @@ def build_model(config, data):
         if config.image_size is not None:
             raise
         raise ImageSizeError(f"{error} (no --image-size was given, so the images' own size was used)") from None
-    return compile_model(model, config.options, config.xla)
+    return compile_model(model, config.options, config.xla, config.steps_per_execution)
 
 
 def resume_config(run_dir, overrides):

@@ -164,6 +164,24 @@ def test_compiled_steps_agree_with_eager_steps(mode):
     assert_same_training(eager_logs, compiled_logs, eager, compiled, rtol=2e-3, atol=1e-4)
 
 
+def test_steps_run_several_per_call_train_exactly_as_one_per_call(tmp_path):
+    """What `steps_per_execution` (train.py's default 8) changes is how often Python calls in."""
+    data = tf.data.Dataset.from_tensor_slices(batch(40)).batch(8)  # 5 steps: a call of 4, then 1
+    one_by_one = small_gan()
+    four_at_once = twin(small_gan, one_by_one)
+    histories = []
+    for gan, steps in ((one_by_one, 1), (four_at_once, 4)):
+        gan.compile(
+            g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1), steps_per_execution=steps
+        )
+        histories.append(gan.fit(data, epochs=2, verbose=0).history)
+    assert histories[0] == histories[1]
+    for a, b in zip(one_by_one.get_weights(), four_at_once.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    four_at_once.save(tmp_path / "gan.keras")
+    assert keras.models.load_model(tmp_path / "gan.keras").steps_per_execution == 4
+
+
 def test_mirrored_step_equals_single_device_step(two_replicas):
     """Two replicas on one global batch give the weights one device gives on the same batch:
     losses are scaled by 1/replicas, BatchNorm statistics are global and each replica takes its

@@ -331,7 +331,7 @@ class AdversarialModel(keras.Model):
                 config[argument] = keras.saving.deserialize_keras_object(config[argument])
         return cls(**config)
 
-    def compile(self, jit_compile=False, run_eagerly=False, **optimizers):
+    def compile(self, jit_compile=False, run_eagerly=False, steps_per_execution=1, **optimizers):
         """Takes one optimizer per player (`g_optimizer=`, `d_optimizer=`, ...).
 
         Missing ones get the method's declared default. Optimizers are built here, inside the
@@ -341,9 +341,9 @@ class AdversarialModel(keras.Model):
         if unknown:
             raise ValueError(
                 f"{type(self).__name__}.compile got {sorted(unknown)}; it takes "
-                f"{', '.join(self.players)}, jit_compile and run_eagerly"
+                f"{', '.join(self.players)}, jit_compile, run_eagerly and steps_per_execution"
             )
-        super().compile(jit_compile=jit_compile, run_eagerly=run_eagerly)
+        super().compile(jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=steps_per_execution)
         mixed = keras.mixed_precision.global_policy().compute_dtype == "float16"
         defaults = self.Options()
         for name, player in self.players.items():
@@ -356,13 +356,16 @@ class AdversarialModel(keras.Model):
     def get_compile_config(self):
         config = {name: keras.saving.serialize_keras_object(getattr(self, name)) for name in self.players}
         config["jit_compile"] = bool(self.jit_compile)
+        config["steps_per_execution"] = int(self.steps_per_execution)
         return config
 
     def compile_from_config(self, config):
         config = dict(config)
         jit_compile = config.pop("jit_compile", False)
+        steps_per_execution = config.pop("steps_per_execution", 1)
         self.compile(
             jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
             **{name: keras.saving.deserialize_keras_object(value) for name, value in config.items()},
         )
 

@@ -61,10 +61,11 @@ def methods_with_option(key):
     return [name for name, spec in METHODS.items() if key in spec.option_names()]
 
 
-def compile_model(model, options, jit_compile=False):
+def compile_model(model, options, jit_compile=False, steps_per_execution=1):
     """Compiles `model` with one optimizer per player as `options` declare them."""
     model.compile(
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
         **{name: make_optimizer(options, player.side) for name, player in model.players.items()},
     )
     return model
