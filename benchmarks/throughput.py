@@ -4,6 +4,7 @@
     python benchmarks/throughput.py --compare   # oneDNN on/off x XLA on/off, one process each
     python benchmarks/throughput.py --method cyclegan --data horse2zebra --image-size 64 --batch-size 1
     python benchmarks/throughput.py --data digits --steps 40 --epochs 16 --autotune on   # ms a step, epoch by epoch
+    python benchmarks/throughput.py --data digits --steps 400 --steps-per-execution 1    # one step a call
 
 An image is one real image consumed by a train step (a WGAN step takes d_steps batches); for
 CycleGAN, one pair (an image of each domain). The first steps (tracing, compilation, caching the
@@ -27,7 +28,14 @@ def measure(args):
 
     # The shipped recipe for the method and data when there is one, as `train.py` would run it.
     config = config_lib.resolve(
-        dict(method=args.method, data=args.data, batch_size=args.batch_size, image_size=args.image_size, xla=args.xla)
+        dict(
+            method=args.method,
+            data=args.data,
+            batch_size=args.batch_size,
+            image_size=args.image_size,
+            xla=args.xla,
+            steps_per_execution=args.steps_per_execution,
+        )
     )
     keras.utils.set_random_seed(config.seed)
     data = load_data(config)
@@ -51,6 +59,7 @@ def measure(args):
         "data": args.data,
         "batch_size": config.batch_size,
         "xla": args.xla,
+        "steps_per_execution": model.steps_per_execution,
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
         "images_per_second": round(args.steps * images_per_step / seconds, 1),
     }
@@ -112,6 +121,7 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--xla", action="store_true")
+    parser.add_argument("--steps-per-execution", type=int, help="default: train.py's")
     parser.add_argument("--epochs", type=int, help="time each of this many epochs of --steps steps instead")
     parser.add_argument("--autotune", choices=("on", "off"), default="off", help="tf.data's, with --epochs")
     parser.add_argument("--compare", action="store_true")

@@ -45,20 +45,22 @@ class ProgressLog(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         self.started = self.last_line = self.clock()
+        self.first_call = None  # (steps done, when) after the epoch's first call into TensorFlow
 
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
-        if batch == 0:
-            self.first_step_done = now
+        done = batch + 1  # `batch` is the last step of the call, which may run several
+        if self.first_call is None:
+            self.first_call = (done, now)
         if now - self.last_line < self.interval:
             return
         self.last_line = now
-        done = batch + 1
         where = f"step {done}"
         if self.steps:
             where = f"step {done}/{self.steps} ({done / self.steps:.0%})"
-            if done > 1:  # from the second step: the first also compiles (22 min forecast, 71 s run)
-                eta = duration((now - self.first_step_done) / (done - 1) * (self.steps - done))
+            first_done, first_time = self.first_call
+            if done > first_done:  # timed from the second call: the first also compiles (22 min forecast, 71 s run)
+                eta = duration((now - first_time) / (done - first_done) * (self.steps - done))
                 where += f", epoch eta {eta}"
         self._print(f"epoch {self.epoch + 1}/{self.epochs}  {where}  {losses_text(logs)}")
 

@@ -144,6 +144,20 @@ def test_the_first_step_which_also_compiles_gives_no_eta():
     ]
 
 
+def test_calls_of_several_steps_report_their_last_step_and_time_the_eta_from_the_second_call():
+    """train.py runs 8 steps a call (steps_per_execution): Keras reports a call by its last step."""
+    out = io.StringIO()
+    progress = ProgressLog(epochs=1, steps_per_epoch=10, interval=0, stream=out, clock=Clock(10.0))
+    progress.on_train_begin()
+    progress.on_epoch_begin(0)
+    progress.on_train_batch_end(3, {})  # steps 1-4, with the compilation
+    progress.on_train_batch_end(7, {})  # steps 5-8 in 10 s: 2.5 s a step, 2 to go
+    assert out.getvalue().splitlines() == [
+        "epoch 1/1  step 4/10 (40%)  ",
+        "epoch 1/1  step 8/10 (80%), epoch eta 5s  ",
+    ]
+
+
 class Stop(Exception):
     pass
 
