@@ -39,8 +39,8 @@ def test_the_quick_start_draws_every_digit_for_both_judges(tmp_path):
     CPUs would change its float sums), read as `evaluate` reads it: 2,000 samples through the
     SavedModel, both judges. Each finds every digit in at least 4% of the samples and a class
     mix within 0.2 of the real one (total variation; chance alone gives 0.07, the README's run
-    0.14 and 0.11 read by the command line's judges). Stopped after 5 of its 135 epochs, the same
-    run fails (judge 1: twos 1.9%, TV 0.26). The coverage goals (every digit at 5% or more, TV at
+    0.11 and 0.10 read by the command line's judges). Stopped after 5 of its 170 epochs, the same
+    run fails (judge 1: twos 1.9%, TV 0.26, measured with 135). The coverage goals (every digit at 5% or more, TV at
     most 0.05) are not reached yet."""
     run = tmp_path / "quick-start"
     subprocess.run([sys.executable, str(ROOT / "train.py"), "--output", str(run)], check=True)
