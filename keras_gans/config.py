@@ -55,7 +55,7 @@ class TrainConfig:
     steps_per_execution: int = option(
         8,
         "train steps per call from Python into TensorFlow: fewer round trips, 9% faster steps on the quick "
-        "start; batch callbacks see every Nth step",
+        "start; batch callbacks see every Nth step (at most: a divisor of steps_per_epoch; 1 on several workers)",
         minimum=1,
         stage="run",
     )

@@ -137,7 +137,20 @@ def build_model(config, data):
         if config.image_size is not None:
             raise
         raise ImageSizeError(f"{error} (no --image-size was given, so the images' own size was used)") from None
-    return compile_model(model, config.options, config.xla, config.steps_per_execution)
+    return compile_model(model, config.options, config.xla, steps_per_call(config, tf.distribute.get_strategy()))
+
+
+def steps_per_call(config, strategy):
+    """`config.steps_per_execution`, fitted to the run. Keras runs all of a call's steps while
+    data lasts, so epochs cut from an endless stream (`steps_per_epoch`) take a divisor of their
+    length, and one pass over the data ends its last call early by itself. On several workers
+    one: Keras 3.15's loop of several steps fails to run under MultiWorkerMirroredStrategy
+    ("You must feed a value for placeholder tensor", tests/test_multiworker.py)."""
+    if _on_several_workers(strategy):
+        return 1
+    if config.steps_per_epoch:
+        return max(n for n in range(1, config.steps_per_execution + 1) if config.steps_per_epoch % n == 0)
+    return config.steps_per_execution
 
 
 def resume_config(run_dir, overrides):

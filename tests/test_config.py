@@ -393,3 +393,15 @@ def test_build_from_python():
         keras_gans.build("dcgan", image_shape=(28, 28, 1), g_filters=8.5)
     with pytest.raises(ConfigError, match="unknown method 'dcgam'"):
         keras_gans.build("dcgam", image_shape=(28, 28, 1))
+
+
+def test_steps_per_call_divide_an_epoch_cut_from_an_endless_stream():
+    """Keras runs all of a call's steps while data lasts: 8 a call would make a 12-step epoch 16."""
+    import tensorflow as tf
+
+    from keras_gans.run import steps_per_call
+
+    one_device = tf.distribute.get_strategy()
+    assert steps_per_call(config_lib.from_values({}), one_device) == 8  # one pass over the data ends itself
+    assert steps_per_call(config_lib.from_values({"steps_per_epoch": 12}), one_device) == 6
+    assert steps_per_call(config_lib.from_values({"steps_per_epoch": 7, "steps_per_execution": 4}), one_device) == 1
