@@ -35,6 +35,7 @@ def measure(args):
             image_size=args.image_size,
             xla=args.xla,
             steps_per_execution=args.steps_per_execution,
+            steps_per_epoch=args.steps,  # so that a call's steps divide the timed ones
         )
     )
     keras.utils.set_random_seed(config.seed)

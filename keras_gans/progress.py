@@ -49,7 +49,9 @@ class ProgressLog(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
-        done = batch + 1  # `batch` is the last step of the call, which may run several
+        done = batch + 1  # `batch` is the last step of the call, which may run several (fewer at the end)
+        if self.steps:
+            done = min(done, self.steps)
         if self.first_call is None:
             self.first_call = (done, now)
         if now - self.last_line < self.interval:

@@ -143,10 +143,10 @@ def build_model(config, data):
 def steps_per_call(config, strategy):
     """`config.steps_per_execution`, fitted to the run. Keras runs all of a call's steps while
     data lasts, so epochs cut from an endless stream (`steps_per_epoch`) take a divisor of their
-    length, and one pass over the data ends its last call early by itself. On several workers
-    one: Keras 3.15's loop of several steps fails to run under MultiWorkerMirroredStrategy
-    ("You must feed a value for placeholder tensor", tests/test_multiworker.py)."""
-    if _on_several_workers(strategy):
+    length, and one pass over the data ends its last call early by itself. Under
+    MultiWorkerMirroredStrategy one: Keras 3.15's loop of several steps fails to run there with
+    two workers ("You must feed a value for placeholder tensor", tests/test_multiworker.py)."""
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return 1
     if config.steps_per_epoch:
         return max(n for n in range(1, config.steps_per_execution + 1) if config.steps_per_epoch % n == 0)

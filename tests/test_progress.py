@@ -152,9 +152,11 @@ def test_calls_of_several_steps_report_their_last_step_and_time_the_eta_from_the
     progress.on_epoch_begin(0)
     progress.on_train_batch_end(3, {})  # steps 1-4, with the compilation
     progress.on_train_batch_end(7, {})  # steps 5-8 in 10 s: 2.5 s a step, 2 to go
+    progress.on_train_batch_end(11, {})  # Keras names a short last call (steps 9-10) as a full one
     assert out.getvalue().splitlines() == [
         "epoch 1/1  step 4/10 (40%)  ",
         "epoch 1/1  step 8/10 (80%), epoch eta 5s  ",
+        "epoch 1/1  step 10/10 (100%), epoch eta 0s  ",
     ]
 
 

@@ -84,6 +84,15 @@ def test_each_domain_keeps_the_labels_of_its_own_balanced_subset():
         assert set(seen_unlabelled) <= others and len(others) - len(seen_unlabelled) < 4  # the last batch drops
 
 
+def test_an_epoch_read_to_its_end_holds_the_batches_it_declares_at_any_batch_size():
+    """train.py's calls of several steps read up to the end of an epoch (a batch of one shows an
+    alternation that ended one labelled example late)."""
+    data = sgan.LabelKeepingCycleGAN.training_data(
+        "digits2digits-m", options=sgan.SGANOptions(labelled=20), batch_size=1, image_size=8, seed=0
+    )
+    assert sum(1 for _ in data.dataset) == int(data.dataset.cardinality()) == data.num_examples
+
+
 def test_every_label_is_kept_by_default_and_recorded_as_all():
     data = sgan.LabelKeepingCycleGAN.training_data(
         "digits2digits-m", options=sgan.SGANOptions(), batch_size=8, image_size=16, seed=0

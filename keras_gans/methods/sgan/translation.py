@@ -102,7 +102,9 @@ def labelled_domain(name, labelled, image_size, channels, seed):
     with_labels = tagged.filter(is_labelled).map(example).shuffle(len(chosen), seed=seed).repeat()
     without = tagged.filter(is_unlabelled).map(example).shuffle(others, seed=seed + 1)
     alternate = tf.data.Dataset.range(2).repeat()
-    return source, tf.data.Dataset.choose_from_datasets([with_labels, without], alternate), 2 * others, record
+    # Alternating stops when it picks the emptied unlabelled side, one labelled example after its last.
+    stream = tf.data.Dataset.choose_from_datasets([with_labels, without], alternate).take(2 * others)
+    return source, stream, 2 * others, record
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
