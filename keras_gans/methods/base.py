@@ -283,9 +283,7 @@ class AdversarialModel(keras.Model):
                 checks.check_spec(
                     x.element_spec, layout, model_name=name, image_shape=image_shape, batches_per_step=steps
                 )
-                x = without_autotuning(
-                    checks.checked_values(x, layout, model_name=name, num_classes=num_classes, batches_per_step=steps)
-                )
+                x = checks.checked_values(x, layout, model_name=name, num_classes=num_classes, batches_per_step=steps)
                 kwargs.setdefault("shuffle", False)  # the pipeline shuffles; fit would only warn it cannot
             elif isinstance(x, (list, tuple)) or hasattr(x, "__array__"):
                 arrays = x if y is None else (x, y)
@@ -294,11 +292,13 @@ class AdversarialModel(keras.Model):
                 if steps > 1:
                     shuffle = kwargs.pop("shuffle", True)
                     x, y, batch_size = (
-                        without_autotuning(checks.array_steps(arrays, batch_size or 32, steps, shuffle, self.seed)),
+                        checks.array_steps(arrays, batch_size or 32, steps, shuffle, self.seed),
                         None,
                         None,
                     )
                     kwargs["shuffle"] = False
+            if isinstance(x, tf.data.Dataset):  # the user's, or the steps made of their arrays
+                x = without_autotuning(x)
             return super().fit(x, y, batch_size=batch_size, **kwargs)
         except tf.errors.InvalidArgumentError as error:
             refusal = checks.fit_refusal(error)
