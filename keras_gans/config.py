@@ -59,7 +59,13 @@ class TrainConfig:
         minimum=1,
         stage="run",
     )
-    mixed_precision: bool = option(False, "float16 compute, float32 weights and outputs", stage="run")
+    precision: str = option(
+        "float32",
+        "compute dtype policy: float32; mixed_float16 (GPUs, loss-scaled); or mixed_bfloat16 (CPUs with AMX "
+        "or AVX512-BF16, and recent GPUs). Weights, losses and outputs stay float32",
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        stage="run",
+    )
     on_divergence: str = option(
         "stop",
         "when losses or weights turn NaN or inf: stop, keeping the last good checkpoint; or lower_lr: "
@@ -119,7 +125,7 @@ def from_values(values, source="config"):
     """The TrainConfig a flat mapping describes, every key checked against its declaration."""
     if not isinstance(values, dict):
         raise ConfigError(f"{source} must be a mapping of keys to values")
-    values = {key: value for key, value in values.items() if value is not None}
+    values = _read_mixed_precision({key: value for key, value in values.items() if value is not None})
     run = validate(TrainConfig, {k: v for k, v in values.items() if k in RUN_KEYS})
     method = _registry().get_method(run.get("method", TrainConfig.method))
     for key in values:
@@ -133,6 +139,17 @@ def from_values(values, source="config"):
             f"config key 'name' must be one folder name under runs/, got {name!r}; use --output for a path"
         )
     return TrainConfig(**run, options=options)
+
+
+def _read_mixed_precision(values):
+    """`mixed_precision: true|false`, the key before `precision`, as the precision it meant: every
+    config.yaml written before 2026-12-05 holds it, and those runs must still resume."""
+    legacy = values.get("mixed_precision")
+    if not isinstance(legacy, bool):
+        return values  # absent, or refused below with its new name
+    values = {key: value for key, value in values.items() if key != "mixed_precision"}
+    values.setdefault("precision", "mixed_float16" if legacy else "float32")
+    return values
 
 
 def load_yaml(path):

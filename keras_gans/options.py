@@ -19,7 +19,12 @@ class ConfigError(UsageError):
 
 # Options an earlier version named otherwise, and their names now: a stored config.yaml or
 # .keras file that uses one is refused with the new name rather than with "unknown".
-RENAMED = {"n_critic": "d_steps", "loss": "adversarial_loss", "generator_steps": "g_steps"}
+RENAMED = {
+    "n_critic": "d_steps",
+    "loss": "adversarial_loss",
+    "generator_steps": "g_steps",
+    "mixed_precision": "precision",  # a bool; config.py reads a stored one as the precision it meant
+}
 
 
 def option(default, help, source=None, choices=None, minimum=None, maximum=None, stage="train", check=None):

@@ -259,12 +259,11 @@ def _announce_holder(run_dir):
 
 
 @contextlib.contextmanager
-def _precision_policy(mixed):
-    """Mixed precision for this run only: Keras' dtype policy is global, and models the caller
+def _precision_policy(precision):
+    """The run's dtype policy for this run only: Keras' policy is global, and models the caller
     builds afterwards (a classifier in the same notebook) must not inherit it."""
     previous = keras.mixed_precision.global_policy()
-    if mixed:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.mixed_precision.set_global_policy(precision)
     try:
         yield
     finally:
@@ -274,7 +273,7 @@ def _precision_policy(mixed):
 def train(config, resume=False, verbose=None):
     """Trains as `config` (a config.TrainConfig) says and returns the run folder; `resume`
     continues a killed run."""
-    with _precision_policy(config.mixed_precision):
+    with _precision_policy(config.precision):
         try:
             return _train(config, resume, verbose)
         except OSError as error:

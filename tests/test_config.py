@@ -278,12 +278,29 @@ def test_every_option_is_declared_with_help_source_stage_and_a_valid_default(met
         ({"method": "nope"}, "unknown method 'nope'; choose one of gan, dcgan, lsgan"),
         ({"n_critic": 5}, "config key 'n_critic' in config is now called 'd_steps'; rename it"),
         ({"loss": "lsgan"}, "config key 'loss' in config is now called 'adversarial_loss'; rename it"),
+        ({"mixed_precision": "bfloat16"}, "config key 'mixed_precision' in config is now called 'precision'"),
+        (
+            {"precision": "bfloat16"},
+            "config key 'precision' must be one of float32, mixed_float16, mixed_bfloat16, got 'bfloat16'",
+        ),
     ],
 )
 def test_bad_values_are_refused(values, message):
     with pytest.raises(ConfigError) as error:
         config_lib.from_values(values)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "stored, precision", [(False, "float32"), (True, "mixed_float16")]
+)
+def test_a_config_from_before_precision_reads_as_the_precision_it_meant(tmp_path, stored, precision):
+    """Every config.yaml written before `precision` holds `mixed_precision: true|false`; those
+    runs must resume, and an explicit --precision still wins."""
+    path = tmp_path / "config.yaml"
+    path.write_text(f"method: gan\nepochs: 3\nmixed_precision: {str(stored).lower()}\n")
+    assert config_lib.resolve({}, str(path)).precision == precision
+    assert config_lib.resolve({"precision": "mixed_bfloat16"}, str(path)).precision == "mixed_bfloat16"
 
 
 def test_a_config_must_be_a_mapping(tmp_path):

@@ -288,49 +288,67 @@ def test_a_new_export_at_the_same_path_is_what_sampling_reads(tmp_path):
     np.testing.assert_allclose(after.astype(int), expected.astype(int), atol=1)
 
 
-@pytest.fixture
-def mixed_precision():
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    yield
+@pytest.fixture(params=["mixed_float16", "mixed_bfloat16"])
+def mixed_precision(request):
+    keras.mixed_precision.set_global_policy(request.param)
+    yield request.param
     keras.mixed_precision.set_global_policy("float32")
 
 
-def test_mixed_precision_wraps_each_optimizer_and_keeps_outputs_float32(mixed_precision):
+def test_mixed_precision_keeps_weights_and_outputs_float32_and_scales_only_float16_losses(mixed_precision):
+    """float16's range needs each optimizer's own loss scale; bfloat16 has float32's, and a loss
+    scale would only cost a check of every gradient per step."""
     gan = small_gan()
     gan.compile()
     for optimizer in gan.optimizers.values():
-        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        assert scaled == (mixed_precision == "mixed_float16")
     assert gan.g_optimizer is not gan.d_optimizer
+    compute = mixed_precision.removeprefix("mixed_")
+    assert {layer.compute_dtype for layer in gan.generator.layers} >= {compute, "float32"}
     assert gan.generator.outputs[0].dtype == "float32"
     assert gan.discriminator.outputs[0].dtype == "float32"
+    assert {w.dtype for w in gan.weights} == {"float32"}
+    before = weights(gan.generator)
     logs = gan.train_on_batch(batch(), return_dict=True)
     assert all(np.isfinite(v) for v in logs.values())
+    assert not all(np.array_equal(a, b) for a, b in zip(before, weights(gan.generator)))
     assert gan.generate(2).dtype == np.float32
 
 
-def test_a_mixed_precision_run_leaves_the_global_policy_as_it_found_it(tmp_path):
-    """The dtype policy is global: models a caller builds after a mixed-precision run (say a
-    classifier in the same notebook) must be float32 again."""
+@pytest.mark.parametrize(
+    "method, data", [("gan", "digits"), ("wgan-gp", "digits"), ("cgan", "digits"), ("sgan", "digits2digits-m")]
+)
+def test_a_bfloat16_run_trains_exports_and_leaves_the_global_policy_as_it_found_it(tmp_path, method, data):
+    """Every kind of step (a gradient penalty's double backward, class logits, CycleGAN's pool and
+    cycle losses) runs in bfloat16 to finite losses and an export. The dtype policy is global:
+    models a caller builds after the run (say a classifier in the same notebook) must be float32."""
+    import csv
+
     from keras_gans.config import from_values
     from keras_gans.run import train
 
+    run = tmp_path / "run"
     train(
         from_values(
             dict(
-                method="gan",
-                data="digits",
+                method=method,
+                data=data,
                 image_size=16,
-                batch_size=8,
+                batch_size=4,
                 epochs=1,
                 steps_per_epoch=2,
-                mixed_precision=True,
-                output=str(tmp_path / "run"),
+                precision="mixed_bfloat16",
+                output=str(run),
             )
         ),
         verbose=0,
     )
     assert keras.mixed_precision.global_policy().name == "float32"
-    assert (tmp_path / "run" / "export" / "generator" / "saved_model.pb").exists()
+    with open(run / "history.csv") as f:
+        (epoch,) = list(csv.DictReader(f))
+    assert len(epoch) > 4 and all(np.isfinite(float(value)) for value in epoch.values()), epoch
+    assert any(run.glob("export/*/saved_model.pb"))
 
 
 @pytest.mark.parametrize(
