@@ -82,7 +82,8 @@ def gradient_penalty(critic, real, fake, epsilon):
     exactly zero (sqrt'(0) is infinite).
     """
     epsilon = ops.reshape(ops.cast(epsilon, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
-    interpolated = epsilon * real + (1.0 - epsilon) * fake
+    # A user's generator may end in bfloat16 under a mixed policy; the data are float32.
+    interpolated = epsilon * real + (1.0 - epsilon) * ops.cast(fake, real.dtype)
     with tf.GradientTape() as tape:  # a nested tape: Keras has no backend-neutral one
         tape.watch(interpolated)
         scores = critic(interpolated)

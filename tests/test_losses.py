@@ -63,6 +63,21 @@ def test_gradient_penalty_of_a_linear_critic_is_analytic():
     assert _np(penalty) == pytest.approx(expected, rel=1e-5)
 
 
+def test_gradient_penalty_takes_bfloat16_fakes_beside_float32_data():
+    """A user's generator whose last layer computes in bfloat16 (a mixed policy) against float32
+    data: the penalty is taken, as for float32 fakes up to bfloat16's rounding of them."""
+    w = tf.constant(np.arange(1, 13, dtype="float32").reshape(1, 2, 2, 3) / 10.0)
+
+    def critic(x):
+        return 0.5 * tf.reduce_sum(tf.square(x * w), axis=(1, 2, 3))
+
+    real, fake = tf.random.normal((5, 2, 2, 3), seed=1), tf.random.normal((5, 2, 2, 3), seed=2)
+    epsilon = tf.random.uniform((5,), seed=3)
+    rounded = tf.cast(tf.cast(fake, "bfloat16"), "float32")
+    penalty = losses.gradient_penalty(critic, real, tf.cast(fake, "bfloat16"), epsilon)
+    assert _np(penalty) == pytest.approx(_np(losses.gradient_penalty(critic, real, rounded, epsilon)), rel=1e-6)
+
+
 def test_gradient_penalty_is_taken_at_eps_real_plus_one_minus_eps_fake():
     # f(x) = ||x||^2 / 2: the gradient at x_hat is x_hat itself, so the penalty reveals where
     # each sample was interpolated (epsilon toward the real image).
