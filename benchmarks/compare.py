@@ -13,7 +13,9 @@ Reported: images per second (median and min-max over the rounds), the ratio to t
 peer (the median of the per-round ratios, and their min-max), the FLOPs of one train step
 counted from the step itself (convolutions and matrix products only: those a traced
 TensorFlow step runs, `compare_keras.live_ops` and `op_flops`; PyTorch's FlopCounterMode over
-one executed step), and the GFLOP/s achieved against a large float32 tf.matmul timed in the same rounds.
+one executed step), and the GFLOP/s achieved against a large tf.matmul in the row's precision
+(float32, or bfloat16 for the `-bf16` rows, each compared with the peers of its precision), timed in
+the same rounds.
 
 An image is one real image through a discriminator update (a WGAN-GP step counts its n_critic
 batches); for CycleGAN, one pair. Not part of the tests beyond --smoke: timings depend on the load.
@@ -89,18 +91,26 @@ WORKLOADS = {
 ONEDNN = {"TF_ENABLE_ONEDNN_OPTS": "1"}  # keras_gans' default, set before TensorFlow loads
 PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE"}  # OpenMP threads sleep at barriers instead of spinning
 # name: (label, implementation, settings, data, environment (TF_ENABLE_ONEDNN_OPTS None: unset), jit_compile
-# (None: as written)). Every environment drops the caller's TF_ENABLE_ONEDNN_OPTS and OMP_WAIT_POLICY first.
+# (None: as written), precision). Every environment drops the caller's TF_ENABLE_ONEDNN_OPTS and OMP_WAIT_POLICY
+# first. bfloat16 is each implementation's own mixed precision: Keras' mixed_bfloat16 dtype policy (this
+# library's `precision` option), PyTorch's torch.autocast on the CPU; fast only where the CPU has AMX or
+# AVX512-BF16 (oneDNN's bfloat16 convolutions), and compared only with the bfloat16 peers.
+F32, BF16 = "float32", "bfloat16"
 CASES = {
-    "ours-recipe": ("keras_gans, its recipe", "ours", "recipe", "synthetic", ONEDNN, False),
-    "ours": ("keras_gans, the peers' networks and settings", "ours", "peers", "synthetic", ONEDNN, False),
-    "ours-real": ("keras_gans, the peers' networks and settings", "ours", "peers", "real", ONEDNN, False),
-    "torch": ("PyTorch eager, defaults", "torch", "peers", "synthetic", {}, None),
-    "torch-passive": ("PyTorch eager, OMP_WAIT_POLICY=PASSIVE", "torch", "peers", "synthetic", PASSIVE, None),
-    "keras": ("keras.io step as written (TF defaults)", "keras", "peers", "synthetic", {}, None),
-    "keras-onednn": ("keras.io step, oneDNN on, XLA off", "keras", "peers", "synthetic", ONEDNN, False),
-    "keras-xla": ("keras.io step, oneDNN on, XLA on", "keras", "peers", "synthetic", ONEDNN, True),
+    "ours-recipe": ("keras_gans, its recipe", "ours", "recipe", "synthetic", ONEDNN, False, F32),
+    "ours": ("keras_gans, the peers' networks and settings", "ours", "peers", "synthetic", ONEDNN, False, F32),
+    "ours-real": ("keras_gans, the peers' networks and settings", "ours", "peers", "real", ONEDNN, False, F32),
+    "torch": ("PyTorch eager, defaults", "torch", "peers", "synthetic", {}, None, F32),
+    "torch-passive": ("PyTorch eager, OMP_WAIT_POLICY=PASSIVE", "torch", "peers", "synthetic", PASSIVE, None, F32),
+    "keras": ("keras.io step as written (TF defaults)", "keras", "peers", "synthetic", {}, None, F32),
+    "keras-onednn": ("keras.io step, oneDNN on, XLA off", "keras", "peers", "synthetic", ONEDNN, False, F32),
+    "keras-xla": ("keras.io step, oneDNN on, XLA on", "keras", "peers", "synthetic", ONEDNN, True, F32),
+    "ours-bf16": ("keras_gans, the peers' networks, mixed_bfloat16", "ours", "peers", "synthetic", ONEDNN, False, BF16),
+    "torch-bf16": ("PyTorch eager, autocast bfloat16", "torch", "peers", "synthetic", {}, None, BF16),
+    "keras-bf16": ("keras.io step, oneDNN on, mixed_bfloat16", "keras", "peers", "synthetic", ONEDNN, False, BF16),
 }
-PEERS = ("torch", "torch-passive", "keras", "keras-onednn", "keras-xla")  # the ratios' denominators: not this library
+# The ratios' denominators (not this library): a row is compared with the fastest peer of its own precision.
+PEERS = ("torch", "torch-passive", "keras", "keras-onednn", "keras-xla", "torch-bf16", "keras-bf16")
 SMOKE = dict(
     workloads="mnist28",
     peers="ours,ours-real,torch,keras-onednn",
@@ -132,7 +142,7 @@ def serve(spec):
             except ImportError as error:
                 send(unavailable=f"not installed ({error})")
                 return
-            runner = side.Runner(workload)
+            runner = side.Runner(workload, spec["precision"])
         else:
             import compare_keras as side
 
@@ -159,7 +169,7 @@ def serve(spec):
             steps, seconds = runner.run(int(command[1]), float(command[2]))
             send(steps=steps, seconds=seconds)
         elif command[0] == "peak":
-            send(gflops=side.matmul_rate(int(command[1]), float(command[2])))
+            send(gflops=side.matmul_rate(int(command[1]), float(command[2]), command[3]))
         elif command[0] == "pipeline":
             send(images_per_second=runner.pipeline_rate(int(command[1])))
         elif command[0] == "quit":
@@ -170,9 +180,17 @@ class Worker:
     """One implementation's process, as the parent sees it."""
 
     def __init__(self, name, workload, args):
-        label, impl, settings, data, environment, jit = CASES[name]
+        label, impl, settings, data, environment, jit, precision = CASES[name]
         self.name, self.impl, self.onednn = name, impl, environment.get("TF_ENABLE_ONEDNN_OPTS")
-        spec = dict(workload=workload, impl=impl, settings=settings, data=data, jit_compile=jit, warmup=args.warmup)
+        spec = dict(
+            workload=workload,
+            impl=impl,
+            settings=settings,
+            data=data,
+            jit_compile=jit,
+            precision=precision,
+            warmup=args.warmup,
+        )
         if args.smoke and workload["real"]["name"] == "mnist":
             spec["source"] = dict(name="digits")  # the embedded digits: no TFDS read in the smoke run
         env = {
@@ -244,9 +262,11 @@ def measure(workload_name, names, args, peaks):
             worker.wait_ready()
         live = [w for w in workers if w.ready]
         timer = next((w for w in live if w.impl != "torch" and w.onednn == "1"), None)
+        precisions = sorted({CASES[w.name][6] for w in live}, reverse=True)  # float32 first
         for round_index in range(args.rounds):
-            if timer is not None:
-                peaks.append(timer.ask(f"peak {args.matmul_size} {args.matmul_seconds}")["gflops"])
+            for precision in precisions if timer is not None else ():
+                command = f"peak {args.matmul_size} {args.matmul_seconds} {precision}"
+                peaks.setdefault(precision, []).append(timer.ask(command)["gflops"])
             for worker in live:
                 answer = worker.ask(f"run {steps} {args.max_seconds}")
                 rate = worker.ready["images_per_step"] * answer["steps"] / answer["seconds"]
@@ -294,13 +314,17 @@ def table(measured, peak):
     notes = []
     for workload_name, run in measured.items():
         workload, results = run["workload"], run["results"]
-        peers = [n for n in results if n in PEERS and results[n]["rates"]]
-        fastest = max(peers, key=lambda n: statistics.median(results[n]["rates"]), default=None)
+        fastest = {}
+        for precision in (F32, BF16):
+            peers = [n for n in results if n in PEERS and results[n]["rates"] and CASES[n][6] == precision]
+            fastest[precision] = max(peers, key=lambda n: statistics.median(results[n]["rates"]), default=None)
+        named = ", ".join(f"`{n}` ({p})" for p, n in fastest.items() if n) or "none measured"
         notes.append(
             f"`{workload_name}`: {workload['title'].format(batch=workload['batch'])}; up to {run['steps']} timed "
-            f"steps a round; the fastest peer: {f'`{fastest}`' if fastest else 'none measured'}."
+            f"steps a round; the fastest peer: {named}."
         )
         for name, result in results.items():
+            precision = CASES[name][6]
             worker, rates = result["worker"], result["rates"]
             row = [workload_name, implementation_label(name, workload), worker.data_label]
             if not worker.ready:
@@ -309,8 +333,8 @@ def table(measured, peak):
                 )
                 continue
             ratio = "n/a"
-            if fastest is not None and rates:
-                ratios = [mine / theirs for mine, theirs in zip(rates, results[fastest]["rates"])]
+            if fastest[precision] is not None and rates:
+                ratios = [mine / theirs for mine, theirs in zip(rates, results[fastest[precision]]["rates"])]
                 ratio = spread(ratios, 2)
             flops = worker.ready["step_flops"] / worker.ready["images_per_step"]
             achieved = flops * statistics.median(rates) / 1e9 if rates else None
@@ -319,7 +343,7 @@ def table(measured, peak):
                 ratio,
                 f"{flops / 1e9:.3f}",
                 f"{achieved:.1f}" if achieved else "n/a",
-                f"{100 * achieved / peak:.0f}%" if achieved and peak else "n/a",
+                f"{100 * achieved / peak[precision]:.0f}%" if achieved and peak.get(precision) else "n/a",
             ]
             lines.append("| " + " | ".join(row) + " |")
             if result["pipeline"]:
@@ -373,7 +397,10 @@ def parse_args(argv=None):
     )
     parser.add_argument("--batch", type=int, help="batch size of every workload; default: the workload's")
     parser.add_argument(
-        "--matmul-size", type=int, default=2048, help="n of the n x n float32 matmul timed for the peak"
+        "--matmul-size",
+        type=int,
+        default=2048,
+        help="n of the n x n matmul timed for the peak of each precision measured",
     )
     parser.add_argument("--matmul-seconds", type=float, default=1.5, help="how long the matmul is timed each round")
     parser.add_argument("--warmup", type=int, default=1, help="steps run once before the rounds (tracing, XLA)")
@@ -399,11 +426,11 @@ def main(argv=None):
         serve(json.loads(args.worker))
         return
     started, load_before = time.time(), os.getloadavg()
-    peaks, measured = [], {}
+    peaks, measured = {}, {}
     for workload_name in args.workloads.split(","):
         measured[workload_name] = measure(workload_name, args.peers.split(","), args, peaks)
     load_after = os.getloadavg()
-    peak = max(peaks) if peaks else None
+    peak = {precision: max(rates) for precision, rates in peaks.items()}
     rows, notes = table(measured, peak)
     print(rows)
     print()
@@ -414,10 +441,10 @@ def main(argv=None):
         + ", ".join(f"{k} {v}" for k, v in versions(measured).items())
         + f"; {args.rounds} round(s)."
     )
-    if peaks:
+    for precision, rates in peaks.items():
         print(
-            f"float32 matmul ({args.matmul_size}^2, tf.matmul, oneDNN on), once a round: peak {peak:.1f} GFLOP/s, "
-            f"median (min-max) {spread(peaks)}."
+            f"{precision} matmul ({args.matmul_size}^2, tf.matmul, oneDNN on), once a round: peak "
+            f"{peak[precision]:.1f} GFLOP/s, median (min-max) {spread(rates)}."
         )
     for note in notes:
         print(f"- {note}")

@@ -18,6 +18,12 @@ from keras import layers, ops
 # ----------------------------------------------------------------------------- the shared networks
 
 
+# Every network's last layer: a no-op in float32; under mixed_bfloat16 the outputs stay float32, as
+# Keras' mixed-precision guide has it (the keras.io WGAN-GP step adds a float32 penalty to the critic's
+# scores, and fails to trace otherwise).
+OUTPUT_DTYPE = "float32"
+
+
 def _init():
     return keras.initializers.RandomNormal(0.0, 0.02)  # the reference's weights_init
 
@@ -44,7 +50,7 @@ def peer_generator(size, channels, nz=100, ngf=64):
         x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_init())(x)
         x = layers.ReLU()(_batch_norm()(x))
     x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_init())(x)
-    return keras.Model(z, layers.Activation("tanh")(x), name="generator")
+    return keras.Model(z, layers.Activation("tanh", dtype=OUTPUT_DTYPE)(x), name="generator")
 
 
 def peer_discriminator(size, channels, ndf=64, norm="batch", sigmoid=False):
@@ -62,7 +68,7 @@ def peer_discriminator(size, channels, ndf=64, norm="batch", sigmoid=False):
             x = layers.LayerNormalization(axis=(1, 2, 3), epsilon=1e-5)(x)
         x = layers.LeakyReLU(0.2)(x)
     x = layers.Conv2D(1, base, padding="valid", use_bias=False, kernel_initializer=_init())(x)
-    x = layers.Flatten()(x)
+    x = layers.Flatten(dtype=OUTPUT_DTYPE)(x)
     if sigmoid:
         x = layers.Activation("sigmoid")(x)
     return keras.Model(images, x, name="discriminator")
@@ -111,7 +117,7 @@ def cycle_generator(size, channels=3, filters=64, blocks=6):
     x = conv(x, filters * 2, 3, strides=2, transpose=True)
     x = conv(x, filters, 3, strides=2, transpose=True)
     x = layers.Conv2D(channels, 7, kernel_initializer=_init())(ReflectionPad(3)(x))
-    return keras.Model(images, layers.Activation("tanh")(x))
+    return keras.Model(images, layers.Activation("tanh", dtype=OUTPUT_DTYPE)(x))
 
 
 def cycle_discriminator(size, channels=3, filters=64):
@@ -125,7 +131,8 @@ def cycle_discriminator(size, channels=3, filters=64):
         if i:
             x = _instance_norm()(x)
         x = layers.LeakyReLU(0.2)(x)
-    return keras.Model(images, layers.Conv2D(1, 4, kernel_initializer=_init())(layers.ZeroPadding2D(1)(x)))
+    x = layers.Conv2D(1, 4, kernel_initializer=_init())(layers.ZeroPadding2D(1)(x))
+    return keras.Model(images, layers.Activation("linear", dtype=OUTPUT_DTYPE)(x))
 
 
 def forward_flops_by_layer(model):
@@ -558,6 +565,7 @@ class FitRunner:
 
 
 def build_runner(spec, workload):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec["precision"] == "bfloat16" else "float32")
     if spec["impl"] == "ours":
         model, dataset, images = ours_model(workload, spec["settings"], spec["data"])
     else:
@@ -577,10 +585,10 @@ def describe(runner):
     }
 
 
-def matmul_rate(n=2048, seconds=1.5):
-    """GFLOP/s of a large float32 tf.matmul (2 n^3 FLOPs a product), timed for about `seconds`."""
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
+def matmul_rate(n=2048, seconds=1.5, precision="float32"):
+    """GFLOP/s of a large tf.matmul in `precision` (2 n^3 FLOPs a product), timed for about `seconds`."""
+    a = tf.cast(tf.random.normal((n, n)), precision)
+    b = tf.cast(tf.random.normal((n, n)), precision)
     product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
     product().numpy()
     count, start = 0, time.perf_counter()

@@ -293,21 +293,28 @@ class CycleGAN:
 class Runner:
     """The worker's interface over a PyTorch train step."""
 
-    def __init__(self, workload):
+    def __init__(self, workload, precision="float32"):
         kind = workload["kind"]
         self.model = {"dcgan": DCGAN, "wgan-gp": WGANGP, "cyclegan": CycleGAN}[kind](workload)
         self.images_per_step = self.model.images_per_step
+        self.autocast = precision == "bfloat16"
+
+    def step(self):
+        """One iteration; in bfloat16, under autocast as PyTorch's mixed-precision recipe has it
+        (float32 weights, bfloat16 convolutions and matrix products)."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+            return self.model.step()
 
     def warm_up(self, steps):
         for _ in range(steps):
-            self.model.step()
+            self.step()
 
     def run(self, steps, max_seconds):
         """(steps timed, seconds): up to `steps` after an untimed one, fewer once `max_seconds` have passed."""
-        self.model.step()
+        self.step()
         start = time.perf_counter()
         for done in range(1, steps + 1):
-            self.model.step()
+            self.step()
             if time.perf_counter() - start > max_seconds:
                 break
         return done, time.perf_counter() - start
@@ -316,7 +323,7 @@ class Runner:
         from torch.utils.flop_counter import FlopCounterMode
 
         with FlopCounterMode(display=False) as counter:
-            self.model.step()
+            self.step()
         return counter.get_total_flops()
 
     def forward_flops(self):

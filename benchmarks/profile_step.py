@@ -58,7 +58,7 @@ def main():
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--json", help="also write the totals to this file")
     args = parser.parse_args()
-    label, impl, settings, data, environment, jit = compare.CASES[args.case]
+    label, impl, settings, data, environment, jit, precision = compare.CASES[args.case]
     if os.environ.get("_PROFILE_STEP_CHILD") != "1":  # re-run with the case's environment before TensorFlow loads
         env = {k: v for k, v in os.environ.items() if k not in ("TF_ENABLE_ONEDNN_OPTS", "OMP_WAIT_POLICY")}
         env.update(environment, _PROFILE_STEP_CHILD="1", TF_CPP_MIN_LOG_LEVEL="3")
@@ -68,7 +68,7 @@ def main():
     import tensorflow as tf
 
     workload = {**compare.WORKLOADS[args.workload], **({"batch": args.batch} if args.batch else {})}
-    spec = dict(impl=impl, settings=settings, data=data, jit_compile=jit)
+    spec = dict(impl=impl, settings=settings, data=data, jit_compile=jit, precision=precision)
     if impl == "ours" and workload["kind"] == "cyclegan":
         spec["settings"] = "recipe"
     runner = compare_keras.build_runner(spec, workload)

@@ -5,6 +5,7 @@
     python benchmarks/throughput.py --method cyclegan --data horse2zebra --image-size 64 --batch-size 1
     python benchmarks/throughput.py --data digits --steps 40 --epochs 16 --autotune on   # ms a step, epoch by epoch
     python benchmarks/throughput.py --data digits --steps 400 --steps-per-execution 1    # one step a call
+    python benchmarks/throughput.py --data digits --steps 400 --precision mixed_bfloat16  # AMX's bfloat16
 
 An image is one real image consumed by a train step (a WGAN step takes d_steps batches); for
 CycleGAN, one pair (an image of each domain). The first steps (tracing, compilation, caching the
@@ -36,8 +37,10 @@ def measure(args):
             xla=args.xla,
             steps_per_execution=args.steps_per_execution,
             steps_per_epoch=args.steps,  # so that a call's steps divide the timed ones
+            precision=args.precision,
         )
     )
+    keras.mixed_precision.set_global_policy(config.precision)  # this process trains nothing else
     keras.utils.set_random_seed(config.seed)
     data = load_data(config)
     model = build_model(config, data)
@@ -61,6 +64,7 @@ def measure(args):
         "batch_size": config.batch_size,
         "xla": args.xla,
         "steps_per_execution": model.steps_per_execution,
+        "precision": config.precision,
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
         "images_per_second": round(args.steps * images_per_step / seconds, 1),
     }
@@ -123,6 +127,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--xla", action="store_true")
     parser.add_argument("--steps-per-execution", type=int, help="default: train.py's")
+    parser.add_argument("--precision", help="float32, mixed_float16 or mixed_bfloat16; default: train.py's")
     parser.add_argument("--epochs", type=int, help="time each of this many epochs of --steps steps instead")
     parser.add_argument("--autotune", choices=("on", "off"), default="off", help="tf.data's, with --epochs")
     parser.add_argument("--compare", action="store_true")

@@ -20,7 +20,13 @@ def test_compare_smoke_runs_without_torch(tmp_path):
     (hidden / "torch.py").write_text('raise ImportError("hidden by the smoke test")\n')
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hidden), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "compare.py"), "--smoke", "--peers", "ours-real,torch,keras-onednn"],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "compare.py"),
+            "--smoke",
+            "--peers",
+            "ours-real,torch,keras-onednn,ours-bf16,keras-bf16",
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -30,21 +36,24 @@ def test_compare_smoke_runs_without_torch(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr[-4000:]
     rows = {row.split(" | ")[1]: row for row in done.stdout.splitlines() if row.startswith("| mnist28 |")}
     by_case = {re.search(r"\[`(.*)`\]", label).group(1): row for label, row in rows.items()}
-    assert set(by_case) == {"ours-real", "torch", "keras-onednn"}
+    assert set(by_case) == {"ours-real", "torch", "keras-onednn", "ours-bf16", "keras-bf16"}
     assert "not installed" in by_case["torch"]
     number = r"\d+\.\d+"
-    for case in ("ours-real", "keras-onednn"):
+    for case in ("ours-real", "keras-onednn", "ours-bf16", "keras-bf16"):
         cells = by_case[case].strip("| ").split(" | ")
         images, ratio, flops, achieved, share = cells[3:8]
         assert re.fullmatch(number, images) and re.fullmatch(number, ratio), by_case[case]
         assert float(flops) > 0 and float(achieved) > 0 and share.endswith("%"), by_case[case]
     assert "digits (library loader)" in by_case["ours-real"]
-    assert float(by_case["keras-onednn"].split(" | ")[4]) == 1.0  # the only peer measured is the fastest
+    # Each precision's only peer is its fastest: a bfloat16 row is compared with bfloat16 peers alone.
+    assert float(by_case["keras-onednn"].split(" | ")[4]) == 1.0
+    assert float(by_case["keras-bf16"].split(" | ")[4]) == 1.0
     # The FLOPs counted from the traced graph agree with the count from the layers' shapes.
     counted = re.search(r"`mnist28` `ours-real`: forward MFLOP per image, counted: (.*)\.", done.stdout).group(1)
     for network, traced, analytic in re.findall(r"(\w+) ([\d.]+) \(per-layer count ([\d.]+)\)", counted):
         assert traced == analytic, counted
-    assert re.search(r"float32 matmul .* peak \d+\.\d GFLOP/s", done.stdout)
+    for precision in ("float32", "bfloat16"):
+        assert re.search(rf"{precision} matmul .* peak \d+\.\d GFLOP/s", done.stdout)
 
 
 def test_compare_recipe_case_builds_and_counts():
@@ -52,7 +61,8 @@ def test_compare_recipe_case_builds_and_counts():
     import compare_keras
 
     workload = {**compare.WORKLOADS["mnist28"], "batch": 4}
-    runner = compare_keras.build_runner(dict(impl="ours", settings="recipe", data="synthetic"), workload)
+    spec = dict(impl="ours", settings="recipe", data="synthetic", precision="float32")
+    runner = compare_keras.build_runner(spec, workload)
     assert runner.model.g_steps == 2  # the dcgan_mnist recipe's
     for network, (traced, analytic) in runner.forward_flops().items():
         assert traced == analytic > 0, network

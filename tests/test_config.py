@@ -291,9 +291,7 @@ def test_bad_values_are_refused(values, message):
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize(
-    "stored, precision", [(False, "float32"), (True, "mixed_float16")]
-)
+@pytest.mark.parametrize("stored, precision", [(False, "float32"), (True, "mixed_float16")])
 def test_a_config_from_before_precision_reads_as_the_precision_it_meant(tmp_path, stored, precision):
     """Every config.yaml written before `precision` holds `mixed_precision: true|false`; those
     runs must resume, and an explicit --precision still wins."""
