@@ -316,13 +316,46 @@ def test_mixed_precision_keeps_weights_and_outputs_float32_and_scales_only_float
     assert gan.generate(2).dtype == np.float32
 
 
+def test_a_generator_ending_in_bfloat16_trains_with_every_discriminator_constraint():
+    """docs/python-api.md asks for a float32 last layer, but a user's generator that ends in
+    bfloat16 must still train: augmentation and penalties mix its images with float32 data."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        drawn = build_dcgan_generator(SHAPE, latent_dim=8, filters=8)
+        generator = keras.Model(drawn.inputs, keras.layers.Activation("linear")(drawn.outputs[0]))
+        assert generator.outputs[0].dtype == "bfloat16"
+        gan = keras_gans.GAN(
+            generator,
+            build_dcgan_discriminator(SHAPE, filters=8, normalization=None),
+            adversarial_loss="wasserstein",
+            diff_augment="color,translation,cutout",
+            gp_weight=10.0,
+            r1_gamma=1.0,
+        )
+        gan.compile()
+        logs = gan.train_on_batch(batch(), return_dict=True)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert {"gp", "r1"} <= set(logs) and all(np.isfinite(v) for v in logs.values()), logs
+
+
 @pytest.mark.parametrize(
-    "method, data", [("gan", "digits"), ("wgan-gp", "digits"), ("cgan", "digits"), ("sgan", "digits2digits-m")]
+    "method, data, precision",
+    [
+        ("gan", "digits", "mixed_float16"),
+        ("gan", "digits", "mixed_bfloat16"),
+        ("wgan-gp", "digits", "mixed_bfloat16"),
+        ("cgan", "digits", "mixed_bfloat16"),
+        ("sgan", "digits2digits-m", "mixed_bfloat16"),
+    ],
 )
-def test_a_bfloat16_run_trains_exports_and_leaves_the_global_policy_as_it_found_it(tmp_path, method, data):
+def test_a_mixed_precision_run_trains_exports_and_leaves_the_global_policy_as_it_found_it(
+    tmp_path, method, data, precision
+):
     """Every kind of step (a gradient penalty's double backward, class logits, CycleGAN's pool and
-    cycle losses) runs in bfloat16 to finite losses and an export. The dtype policy is global:
-    models a caller builds after the run (say a classifier in the same notebook) must be float32."""
+    cycle losses) runs in bfloat16 to finite losses and an export, and float16 with its loss
+    scales. The dtype policy is global: models a caller builds after the run (say a classifier in
+    the same notebook) must be float32."""
     import csv
 
     from keras_gans.config import from_values
@@ -338,7 +371,7 @@ def test_a_bfloat16_run_trains_exports_and_leaves_the_global_policy_as_it_found_
                 batch_size=4,
                 epochs=1,
                 steps_per_epoch=2,
-                precision="mixed_bfloat16",
+                precision=precision,
                 output=str(run),
             )
         ),

@@ -336,7 +336,11 @@ class GAN(NoiseToImage, AdversarialModel):
         return ops.mean(self.output_values(scores))
 
     def seen_by_discriminator(self, images):
-        """`images` as the discriminator sees them: through each constraint's transform."""
+        """`images` as the discriminator sees them: through each constraint's transform.
+
+        In float32 first: a user's generator may end in bfloat16 under a mixed policy, and the
+        transforms and penalties mix its images with float32 draws and data."""
+        images = ops.cast(images, "float32")
         for constraint in self.constraints:
             images = constraint.transform(images, lambda n, shape: self.replica_share(keras.random.uniform, n, shape))
         return images
