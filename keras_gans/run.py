@@ -176,6 +176,12 @@ def resume_config(run_dir, overrides):
             "or start the other method with another --output"
         )
     config = config_lib.resolve(overrides, config_file_name=stored)
+    trained = config_lib.resolve({}, config_file_name=stored).precision
+    if "mixed_float16" in (trained, config.precision) and config.precision != trained:
+        raise CheckpointError(
+            f"{run_dir} was trained with --precision {trained}; resume it with that precision (a "
+            "mixed_float16 run's checkpoints hold its loss scales), or start a new run with another --output"
+        )
     return dataclasses.replace(config, output=run_dir)
 
 

@@ -301,6 +301,22 @@ def test_a_config_from_before_precision_reads_as_the_precision_it_meant(tmp_path
     assert config_lib.resolve({"precision": "mixed_bfloat16"}, str(path)).precision == "mixed_bfloat16"
 
 
+def test_a_resume_may_change_precision_but_not_to_or_from_mixed_float16(tmp_path):
+    """float32 and bfloat16 runs share their checkpoints' variables; a float16 run's hold each
+    optimizer's loss scale as well, so a switch would be refused by a count of variables."""
+    from keras_gans.checkpoint import CheckpointError
+    from keras_gans.run import resume_config
+
+    (tmp_path / "config.yaml").write_text("method: gan\nepochs: 3\nmixed_precision: false\n")
+    assert resume_config(str(tmp_path), {"precision": "mixed_bfloat16"}).precision == "mixed_bfloat16"
+    with pytest.raises(CheckpointError) as error:
+        resume_config(str(tmp_path), {"precision": "mixed_float16"})
+    assert str(error.value) == (
+        f"{tmp_path} was trained with --precision float32; resume it with that precision (a mixed_float16 "
+        "run's checkpoints hold its loss scales), or start a new run with another --output"
+    )
+
+
 def test_a_config_must_be_a_mapping(tmp_path):
     with pytest.raises(ConfigError, match="recipe.yaml must be a mapping of keys to values"):
         config_lib.from_values(["epochs", 2], "recipe.yaml")
