@@ -298,9 +298,9 @@ def spread(values, digits=None):
 
 
 def implementation_label(name, workload):
-    label, impl = CASES[name][:2]
+    label, impl, precision = CASES[name][0], CASES[name][1], CASES[name][6]
     if name == "ours-recipe" or (impl == "ours" and workload["kind"] == "cyclegan"):
-        label = f"keras_gans, {workload['recipe']['note']}"
+        label = f"keras_gans, {workload['recipe']['note']}" + (", mixed_bfloat16" if precision == BF16 else "")
     return f"{label} [`{name}`]"
 
 

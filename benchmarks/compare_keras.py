@@ -70,7 +70,7 @@ def peer_discriminator(size, channels, ndf=64, norm="batch", sigmoid=False):
     x = layers.Conv2D(1, base, padding="valid", use_bias=False, kernel_initializer=_init())(x)
     x = layers.Flatten(dtype=OUTPUT_DTYPE)(x)
     if sigmoid:
-        x = layers.Activation("sigmoid")(x)
+        x = layers.Activation("sigmoid", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(images, x, name="discriminator")
 
 
