@@ -179,8 +179,8 @@ def resume_config(run_dir, overrides):
     trained = config_lib.resolve({}, config_file_name=stored).precision
     if "mixed_float16" in (trained, config.precision) and config.precision != trained:
         raise CheckpointError(
-            f"{run_dir} was trained with --precision {trained}; resume it with that precision (a "
-            "mixed_float16 run's checkpoints hold its loss scales), or start a new run with another --output"
+            f"{run_dir} was trained with --precision {trained}, and mixed_float16's checkpoints hold loss scales "
+            f"the others' do not; resume it with --precision {trained}, or start a new run with another --output"
         )
     return dataclasses.replace(config, output=run_dir)
 

@@ -312,8 +312,8 @@ def test_a_resume_may_change_precision_but_not_to_or_from_mixed_float16(tmp_path
     with pytest.raises(CheckpointError) as error:
         resume_config(str(tmp_path), {"precision": "mixed_float16"})
     assert str(error.value) == (
-        f"{tmp_path} was trained with --precision float32; resume it with that precision (a mixed_float16 "
-        "run's checkpoints hold its loss scales), or start a new run with another --output"
+        f"{tmp_path} was trained with --precision float32, and mixed_float16's checkpoints hold loss scales "
+        "the others' do not; resume it with --precision float32, or start a new run with another --output"
     )
 
 
