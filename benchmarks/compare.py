@@ -181,7 +181,8 @@ class Worker:
 
     def __init__(self, name, workload, args):
         label, impl, settings, data, environment, jit, precision = CASES[name]
-        self.name, self.impl, self.onednn = name, impl, environment.get("TF_ENABLE_ONEDNN_OPTS")
+        self.name, self.impl, self.precision = name, impl, precision
+        self.onednn = environment.get("TF_ENABLE_ONEDNN_OPTS")
         spec = dict(
             workload=workload,
             impl=impl,
@@ -262,7 +263,7 @@ def measure(workload_name, names, args, peaks):
             worker.wait_ready()
         live = [w for w in workers if w.ready]
         timer = next((w for w in live if w.impl != "torch" and w.onednn == "1"), None)
-        precisions = sorted({CASES[w.name][6] for w in live}, reverse=True)  # float32 first
+        precisions = sorted({w.precision for w in live}, reverse=True)  # float32 first
         for round_index in range(args.rounds):
             for precision in precisions if timer is not None else ():
                 command = f"peak {args.matmul_size} {args.matmul_seconds} {precision}"
@@ -298,7 +299,7 @@ def spread(values, digits=None):
 
 
 def implementation_label(name, workload):
-    label, impl, precision = CASES[name][0], CASES[name][1], CASES[name][6]
+    label, impl, *_, precision = CASES[name]
     if name == "ours-recipe" or (impl == "ours" and workload["kind"] == "cyclegan"):
         label = f"keras_gans, {workload['recipe']['note']}" + (", mixed_bfloat16" if precision == BF16 else "")
     return f"{label} [`{name}`]"
@@ -316,7 +317,7 @@ def table(measured, peak):
         workload, results = run["workload"], run["results"]
         fastest = {}
         for precision in (F32, BF16):
-            peers = [n for n in results if n in PEERS and results[n]["rates"] and CASES[n][6] == precision]
+            peers = [n for n, r in results.items() if n in PEERS and r["rates"] and r["worker"].precision == precision]
             fastest[precision] = max(peers, key=lambda n: statistics.median(results[n]["rates"]), default=None)
         named = ", ".join(f"`{n}` ({p})" for p, n in fastest.items() if n) or "none measured"
         notes.append(
@@ -324,8 +325,8 @@ def table(measured, peak):
             f"steps a round; the fastest peer: {named}."
         )
         for name, result in results.items():
-            precision = CASES[name][6]
             worker, rates = result["worker"], result["rates"]
+            precision = worker.precision
             row = [workload_name, implementation_label(name, workload), worker.data_label]
             if not worker.ready:
                 lines.append(
