@@ -176,7 +176,7 @@ def resume_config(run_dir, overrides):
             "or start the other method with another --output"
         )
     config = config_lib.resolve(overrides, config_file_name=stored)
-    trained = config_lib.resolve({}, config_file_name=stored).precision
+    trained = config_lib.from_values(settings, stored).precision
     if "mixed_float16" in (trained, config.precision) and config.precision != trained:
         raise CheckpointError(
             f"{run_dir} was trained with --precision {trained}, and mixed_float16's checkpoints hold loss scales "
