@@ -14,7 +14,7 @@ import keras_gans
 from keras_gans.data import DataError, load_dataset
 from keras_gans.export import export_saved_model, images_to_uint8, uint8_to_images
 from keras_gans.methods import sgan
-from keras_gans.networks import build_resnet_generator, build_style_encoder
+from keras_gans.networks import build_patchgan_discriminator, build_resnet_generator, build_style_encoder
 from keras_gans.options import ConfigError
 
 SHAPE = (16, 16, 3)
@@ -127,8 +127,9 @@ def test_domains_with_other_classes_or_augmentation_are_refused(tmp_path):
 
 
 # ------------------------------------------------------------------------------ the update
-def small_translator(seed=1, pool_size=3, style_dim=0, **options):
-    """Tiny networks; with `style_dim` a styled G_ab and a style encoder, as CycleGAN's."""
+def small_translator(seed=1, pool_size=3, style_dim=0, patches=None, **options):
+    """Tiny networks; with `style_dim` a styled G_ab and a style encoder, as CycleGAN's; with
+    `lambda_patch` two PatchGANs, unless `patches` are given."""
     generators = [
         build_resnet_generator(SHAPE, filters=4, blocks=1, name="generator_ab", style_dim=style_dim),
         build_resnet_generator(SHAPE, filters=4, blocks=1, name="generator_ba"),
@@ -138,8 +139,13 @@ def small_translator(seed=1, pool_size=3, style_dim=0, **options):
         for d in "ab"
     ]
     encoder = build_style_encoder(SHAPE, style_dim, filters=4) if style_dim else None
+    if patches is None:
+        patches = [
+            build_patchgan_discriminator(SHAPE, filters=4, name=f"patch_discriminator_{d}")
+            for d in ("ab" if options.get("lambda_patch") else "")
+        ]
     return sgan.LabelKeepingCycleGAN(
-        *generators, *discriminators, CLASSES, encoder, seed=seed, pool_size=pool_size, **options
+        *generators, *discriminators, CLASSES, encoder, *patches, seed=seed, pool_size=pool_size, **options
     )
 
 
@@ -166,21 +172,27 @@ def sgd(model, rate=0.1):
 
 
 CYCLEGAN_TERMS = {"d_a", "d_b", "g_ab", "g_ba", "cycle_a", "cycle_b", "identity_a", "identity_b"}
+EXTENDED = {"style_dim": 2, "lambda_edges": 1.0, "lambda_patch": 0.5}  # every term beyond the report's model
 
 
 @pytest.mark.parametrize(
     "options, reported",
-    [({}, set()), ({"style_dim": 2, "lambda_edges": 1.0}, {"style", "diversity", "edges_a", "edges_b"})],
-    ids=["plain", "styled"],
+    [
+        ({}, set()),
+        (EXTENDED, {"style", "diversity", "edges_a", "edges_b", "patch_ab", "patch_ba", "d_patch_a", "d_patch_b"}),
+    ],
+    ids=["plain", "extended"],
 )
 def test_one_step_reports_its_terms_and_each_update_touches_only_its_network(options, reported):
-    """A styled G_ab's encoder is trained with the generators' objective, by its own optimizer."""
+    """A styled G_ab's encoder is trained with the generators' objective, and each PatchGAN on
+    its own loss, each by its own optimizer."""
     model = small_translator(pool_size=0, **options)
     model.compile(**sgd(model))
     a, b = domains()
     logs = model.train_on_batch(a, b, return_dict=True)
     assert set(logs) == CYCLEGAN_TERMS | {"kept_ab", "kept_ba"} | reported
-    assert ("g_style_optimizer" in model.players) == bool(options)
+    extra_players = {"g_style_optimizer", "d_patch_a_optimizer", "d_patch_b_optimizer"}
+    assert extra_players <= set(model.players) if options else not extra_players & set(model.players)
     networks = {name: player.network for name, player in model.players.items()}
     for frozen in networks:
         for name, optimizer in model.optimizers.items():
@@ -235,31 +247,48 @@ def test_pseudo_labels_teach_each_discriminator_the_classes_the_other_reads():
     assert d_b != pytest.approx(unlabelled_as_such, rel=1e-3)
 
 
-def test_the_edge_term_is_reported_and_weighted_into_the_generators_objective():
-    from keras_gans.losses import edge_correlation_loss
+def test_the_edge_and_patch_terms_are_reported_and_weighted_into_the_generators_objective():
+    """With every rate 0: patch_ab is P_b's least-squares distance of G_ab(a) from "real" (1),
+    recomputed here, and d_patch_b P_b's CycleGAN loss on b and G_ab(a) (no pool)."""
+    from keras_gans.losses import edge_correlation_loss, lsgan_discriminator_loss
     from keras_gans.methods.cyclegan import CycleGAN
 
-    model = small_translator(pool_size=0, lambda_edges=2.0)
+    model = small_translator(pool_size=0, lambda_edges=2.0, lambda_patch=3.0)
     model.compile(**sgd(model, 0.0))
     a, b = domains()
     logs = model.train_on_batch(a, b, return_dict=True)
     fake_b = model.generator_ab(a[0], training=True)
     assert logs["edges_a"] == pytest.approx(float(edge_correlation_loss(a[0], fake_b)), rel=1e-4)
-    without_edges = float(CycleGAN.generator_loss(model, logs))
-    with_edges = without_edges + 2.0 * (logs["edges_a"] + logs["edges_b"])
-    assert float(model.generator_loss(logs)) == pytest.approx(with_edges, rel=1e-6)
+    patch_scores = model.patch_discriminator_b(fake_b, training=True)
+    assert logs["patch_ab"] == pytest.approx(float(np.mean((_np(patch_scores) - 1.0) ** 2)), rel=1e-4)
+    real_scores = model.patch_discriminator_b(b[0], training=True)
+    assert logs["d_patch_b"] == pytest.approx(float(lsgan_discriminator_loss(real_scores, patch_scores)), rel=1e-4)
+    paper = float(CycleGAN.generator_loss(model, logs))
+    extended = paper + 2.0 * (logs["edges_a"] + logs["edges_b"]) + 3.0 * (logs["patch_ab"] + logs["patch_ba"])
+    assert float(model.generator_loss(logs)) == pytest.approx(extended, rel=1e-6)
+    assert model.generator_objective["3 x patch"] == {"patch_ab": 3.0, "patch_ba": 3.0}
+
+
+def test_patchgans_come_with_a_positive_lambda_patch_and_only_with_it():
+    patch = build_patchgan_discriminator(SHAPE, filters=4)
+    for patches, weight in (((), 1.0), ((patch, patch), 0.0), ((patch, None), 1.0)):
+        with pytest.raises(ConfigError, match="needs both PatchGANs"):
+            small_translator(patches=patches, lambda_patch=weight)
+    built = keras_gans.build("sgan", SHAPE, CLASSES, translation=True, lambda_patch=1.0, g_filters=4, d_filters=4)
+    assert built.patch_discriminator_b.name == "patch_discriminator_b"
+    assert keras_gans.build("sgan", SHAPE, CLASSES, translation=True, g_filters=4).patch_discriminator_a is None
 
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"pseudo_labels": 0.5}, {"style_dim": 2, "lambda_edges": 1.0}],
-    ids=["labels", "pseudo_labels", "styled"],
+    [{}, {"pseudo_labels": 0.5}, EXTENDED],
+    ids=["labels", "pseudo_labels", "extended"],
 )
 def test_mirrored_step_equals_single_device_step(two_replicas, options):
     """The replicas hold different numbers of labelled images: the class terms are still the
     global batch's means. With pseudo-labels (D_a's class biases set apart, so that it reads
     class 0 with probability 0.84) each replica labels its own unlabelled images. A styled G_ab
-    draws each replica's share of the codes, as CycleGAN's."""
+    draws each replica's share of the codes, as CycleGAN's; the PatchGANs' means are global too."""
 
     def make():
         model = small_translator(**options)
@@ -296,20 +325,27 @@ def test_the_export_translates_and_classifies_both_domains(tmp_path):
     assert translated.shape == (5, *SHAPE) and translated.dtype == tf.uint8
 
 
-@pytest.mark.parametrize("style_dim", [0, 2], ids=["plain", "styled"])
-def test_keras_file_round_trip(tmp_path, style_dim):
-    model = small_translator(lambda_cycle=3.0, style_dim=style_dim)
+@pytest.mark.parametrize("options", [{}, EXTENDED], ids=["plain", "extended"])
+def test_keras_file_round_trip(tmp_path, options):
+    model = small_translator(lambda_cycle=3.0, **options)
     model.compile()
     model.train_on_batch(*domains())
     model.save(tmp_path / "translator.keras")
     loaded = keras.saving.load_model(tmp_path / "translator.keras")
     assert type(loaded) is sgan.LabelKeepingCycleGAN
+    style_dim, lambda_patch = options.get("style_dim", 0), options.get("lambda_patch", 0.0)
     assert (loaded.lambda_cycle, loaded.num_classes, loaded.style_dim) == (3.0, CLASSES, style_dim)
+    assert loaded.lambda_patch == lambda_patch and set(loaded.players) == set(model.players)
     images = random_images(3, SHAPE, seed=4)
     np.testing.assert_allclose(loaded.translate(images, "b2a"), model.translate(images, "b2a"), atol=1e-5)
     np.testing.assert_allclose(loaded.to_b(images, seed=5), model.to_b(images, seed=5), atol=1e-5)
     if style_dim:  # the encoder's weights too, not only its shape
         np.testing.assert_allclose(loaded.encode_style(images), model.encode_style(images), atol=1e-5)
+    if lambda_patch:
+        for side in "ab":
+            network = f"patch_discriminator_{side}"
+            read = [_np(getattr(m, network)(images, training=False)) for m in (loaded, model)]
+            np.testing.assert_allclose(*read, atol=1e-5)
 
 
 def test_the_command_lines_styled_translator_has_a_style_encoder_and_a_resnet_g_ab():

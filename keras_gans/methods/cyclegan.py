@@ -321,18 +321,22 @@ class CycleGAN(AdversarialModel):
         # one call (instance norm keeps images apart). The D objective is halved, as in the
         # paper, to slow D down relative to G.
         for name, real, fake, pool in (("d_a", real_a, fake_a, self.pool_a), ("d_b", real_b, fake_b, self.pool_b)):
-            optimizer = self.optimizers[f"{name}_optimizer"]
-            discriminator = self.players[f"{name}_optimizer"].network
-            fake = pool(ops.stop_gradient(fake))
-            with tf.GradientTape() as tape:
-                logits = discriminator(ops.concatenate([real, fake], axis=0), training=True)
-                terms[name] = losses.lsgan_discriminator_loss(*ops.split(logits, 2))
-                scaled_loss = self.scale_loss(terms[name], optimizer)
-            self.apply_gradients(tape, scaled_loss, optimizer, discriminator)
+            terms[name] = self.least_squares_update(real, pool(ops.stop_gradient(fake)), f"{name}_optimizer")
 
         self.preview_a(real_a)
         self.preview_b(real_b)
         return self.record(**terms)
+
+    def least_squares_update(self, real, fake, player):
+        """One discriminator's update on real and generated images in one call, by the
+        optimizer named `player`; returns its least-squares loss."""
+        optimizer, discriminator = self.optimizers[player], self.players[player].network
+        with tf.GradientTape() as tape:
+            logits = discriminator(ops.concatenate([real, fake], axis=0), training=True)
+            loss = losses.lsgan_discriminator_loss(*ops.split(logits, 2))
+            scaled_loss = self.scale_loss(loss, optimizer)
+        self.apply_gradients(tape, scaled_loss, optimizer, discriminator)
+        return loss
 
     # ----------------------------------------------------------------- sampling
     def translate(self, images, direction="a2b", batch_size=64):

@@ -9,13 +9,17 @@ source's class, so a 3 must come out a 3. One train step:
                                                              -log p(y|x) = CE_N(l(x), y) - log D(x);
                                                              an unlabelled source gives -log D only
         + CycleGAN's cycle and identity terms (+ its edge and style-code terms, when on)
+        + lambda_patch * (LSGAN(P_b(fake_b), 1) + LSGAN(P_a(fake_a), 1))  with PatchGANs P_a, P_b
     update D_a on CE_N(l(a), y_a) over labelled a + 1/2 (-log D_a(a) - log(1 - D_a(pool_a(fake_a))))
-    and D_b likewise
+    and D_b likewise; with lambda_patch, P_a and P_b as CycleGAN's discriminators on the same images
 
 With `--labelled N`, N images per domain keep their label (balanced over the classes); the others
 count as real, class unknown. With `pseudo_labels` p, an unlabelled a counts as labelled y for D_a
 when D_b reads fake_b = G_ab(a) as class y with probability at least p (and b likewise): each
 discriminator learns its classes from the other through the translations.
+
+The classifiers read an image as a whole, and let G_ba leave a faint haze of the photo around a
+plain digit's stroke; CycleGAN's PatchGANs (`lambda_patch`) judge every patch of the ground too.
 """
 
 import dataclasses
@@ -25,9 +29,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_gans import networks
 from keras_gans.data import DataError, checks, load_dataset
 from keras_gans.data.sources import UNPAIRED_IMAGE_SIZE, check_same_classes, domain_names
-from keras_gans.methods.base import training_options
+from keras_gans.methods.base import DISCRIMINATOR, Player, training_options
+from keras_gans.methods.cyclegan import least_squares
 from keras_gans.methods.extended_cyclegan import (
     ExtendedCycleGAN,
     ExtendedCycleGANOptions,
@@ -61,6 +67,13 @@ class TranslationOptions(ClassifierOptions, ExtendedCycleGANOptions):
         "this project (docs/sgan.md)",
         minimum=0,
         maximum=1,
+    )
+    lambda_patch: float = option(
+        0.0,
+        "weight of CycleGAN's PatchGAN discriminators, which judge every patch, beside the classifiers "
+        "(0: none, the report's model)",
+        "this project (docs/sgan.md)",
+        minimum=0,
     )
 
 
@@ -111,11 +124,17 @@ def labelled_domain(name, labelled, image_size, channels, seed):
 class LabelKeepingCycleGAN(ExtendedCycleGAN):
     """CycleGAN (with its edge term and style code) whose discriminators are (N+1)-class
     classifiers (images -> [logits, features]), trained by `fit` on batches `((images_a,
-    labels_a), (images_b, labels_b))`, label -1 for an image whose class is not used."""
+    labels_a), (images_b, labels_b))`, label -1 for an image whose class is not used. With
+    `lambda_patch` > 0 it also takes CycleGAN's PatchGANs, `patch_discriminator_a` and `_b`."""
 
     Options = TranslationOptions
     takes_labels = True
     batch_layout = ((checks.IMAGES, checks.LABELS_OR_UNKNOWN),) * 2
+    network_arguments = {
+        **ExtendedCycleGAN.network_arguments,
+        "patch_discriminator_a": "patch_discriminator_a",
+        "patch_discriminator_b": "patch_discriminator_b",
+    }
 
     def __init__(
         self,
@@ -125,6 +144,8 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
         discriminator_b,
         num_classes,
         style_encoder=None,
+        patch_discriminator_a=None,
+        patch_discriminator_b=None,
         seed=None,
         name=None,
         **options,
@@ -132,12 +153,31 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
         super().__init__(
             generator_ab, generator_ba, discriminator_a, discriminator_b, style_encoder, seed=seed, name=name, **options
         )
+        options = self.resolve_options(options)
         self.num_classes = int(num_classes)
-        self.pseudo_labels = float(self.resolve_options(options)["pseudo_labels"])
+        self.pseudo_labels = float(options["pseudo_labels"])
+        self.lambda_patch = float(options["lambda_patch"])
+        patches = (patch_discriminator_a, patch_discriminator_b)
+        given = [patch is not None for patch in patches]
+        if any(given) != all(given) or all(given) != (self.lambda_patch > 0):
+            raise ConfigError(
+                f"lambda_patch {self.lambda_patch:g} needs both PatchGANs (patch_discriminator_a and _b) when above 0 "
+                "and neither at 0; pass both with a positive lambda_patch, or neither"
+            )
+        self.patch_discriminator_a, self.patch_discriminator_b = patches
 
     @classmethod
     def reported_metrics(cls, options):
-        return (*super().reported_metrics(options), "kept_ab", "kept_ba")
+        patch = ("patch_ab", "patch_ba", "d_patch_a", "d_patch_b") if options["lambda_patch"] else ()
+        return (*super().reported_metrics(options), *patch, "kept_ab", "kept_ba")
+
+    @property
+    def players(self):
+        players = super().players
+        if self.lambda_patch:  # each PatchGAN trained by an optimizer of its own, as the classifiers
+            players["d_patch_a_optimizer"] = Player(self.patch_discriminator_a, DISCRIMINATOR)
+            players["d_patch_b_optimizer"] = Player(self.patch_discriminator_b, DISCRIMINATOR)
+        return players
 
     adversarial_loss_name = "(N+1)-class cross-entropy"
     discriminator_output_label = "D(x) = P(real)"
@@ -145,10 +185,27 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
     @property
     def plot_panels(self):
         kept = ("kept_ab", "kept_ba")
-        return {
+        panels = {
             **super().plot_panels,
             "kept": ("share of labelled translations D reads as their source's class", kept),
         }
+        if self.lambda_patch:
+            panels["patch"] = ("PatchGANs' least-squares loss", ("d_patch_a", "d_patch_b"))
+        return panels
+
+    def generator_loss(self, terms):
+        """ExtendedCycleGAN's objective, plus lambda_patch x the PatchGANs' terms when on."""
+        loss = super().generator_loss(terms)
+        if self.lambda_patch:
+            loss = loss + self.lambda_patch * (terms["patch_ab"] + terms["patch_ba"])
+        return loss
+
+    @property
+    def generator_objective(self):
+        objective = dict(super().generator_objective)
+        if self.lambda_patch:
+            objective[f"{self.lambda_patch:g} x patch"] = {"patch_ab": self.lambda_patch, "patch_ba": self.lambda_patch}
+        return objective
 
     def judge(self, discriminator, images):
         """D(x) = P(real) of each image, from its class logits, in inference mode."""
@@ -204,10 +261,14 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
         def keeping_labels(fake_a, fake_b):
             judged["b"] = self.logits(self.discriminator_b, fake_b)
             judged["a"] = self.logits(self.discriminator_a, fake_a)
-            return {
+            terms = {
                 "g_ab": label_keeping_loss(judged["b"], labels_a),
                 "g_ba": label_keeping_loss(judged["a"], labels_b),
             }
+            if self.lambda_patch:
+                terms["patch_ab"] = least_squares(self.patch_discriminator_b(fake_b, training=True), 1.0)
+                terms["patch_ba"] = least_squares(self.patch_discriminator_a(fake_a, training=True), 1.0)
+            return terms
 
         # CycleGAN's objective (edge and style terms too), the adversarial terms label-keeping.
         with tf.GradientTape() as tape:
@@ -227,6 +288,9 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
             optimizer = self.optimizers[f"{name}_optimizer"]
             discriminator = self.players[f"{name}_optimizer"].network
             fake = pool(ops.stop_gradient(fake))
+            if self.lambda_patch:  # CycleGAN's update, on the same images
+                patch = name.replace("d_", "d_patch_")
+                terms[patch] = self.least_squares_update(real, fake, f"{patch}_optimizer")
             with tf.GradientTape() as tape:
                 real_logits, fake_logits = ops.split(self.logits(discriminator, ops.concatenate([real, fake], 0)), 2)
                 terms[name] = labelled_cross_entropy(real_logits, labels) + 0.5 * (
@@ -276,7 +340,9 @@ def kept_share(logits, labels):
 
 
 def build_translation(options, image_shape, num_classes=None, seed=None):
-    """CycleGAN's generators (and style encoder) and two (N+1)-class conv classifiers as discriminators."""
+    """CycleGAN's generators (and style encoder), two (N+1)-class conv classifiers as discriminators,
+    and with `lambda_patch` CycleGAN's two PatchGANs (built last: without them, the other
+    networks start from the weights they always did)."""
     if not num_classes:
         raise ConfigError(
             "sgan translates between labelled domains; use a pair such as digits2digits-m or mnist,folder:PATH"
@@ -294,6 +360,12 @@ def build_translation(options, image_shape, num_classes=None, seed=None):
         for domain in "ab"
     ]
     encoder = style_encoder_for(options, image_shape)
+    patches = [
+        networks.build_patchgan_discriminator(
+            image_shape, filters=options.d_filters, name=f"patch_discriminator_{domain}"
+        )
+        for domain in ("ab" if options.lambda_patch else "")
+    ]
     return LabelKeepingCycleGAN(
-        *generators, *discriminators, num_classes, encoder, seed=seed, **training_options(options)
+        *generators, *discriminators, num_classes, encoder, *patches, seed=seed, **training_options(options)
     )
