@@ -161,8 +161,8 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
         given = [patch is not None for patch in patches]
         if any(given) != all(given) or all(given) != (self.lambda_patch > 0):
             raise ConfigError(
-                f"lambda_patch {self.lambda_patch:g} needs both PatchGANs (patch_discriminator_a and _b) when above 0 "
-                "and neither at 0; pass both with a positive lambda_patch, or neither"
+                f"lambda_patch {self.lambda_patch:g} with {sum(given)} of the 2 PatchGANs; pass patch_discriminator_a "
+                "and patch_discriminator_b with a lambda_patch above 0, or neither with lambda_patch 0"
             )
         self.patch_discriminator_a, self.patch_discriminator_b = patches
 
