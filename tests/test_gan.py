@@ -340,18 +340,18 @@ def test_a_generator_ending_in_bfloat16_trains_with_every_discriminator_constrai
 
 
 @pytest.mark.parametrize(
-    "method, data, precision",
+    "method, data, precision, options",
     [
-        ("gan", "digits", "mixed_float16"),
-        ("wgan-gp", "digits", "mixed_bfloat16"),
-        ("sgan", "digits2digits-m", "mixed_bfloat16"),
+        ("gan", "digits", "mixed_float16", {}),
+        ("wgan-gp", "digits", "mixed_bfloat16", {}),
+        ("sgan", "digits2digits-m", "mixed_bfloat16", {"lambda_patch": 1.0}),
     ],
 )
 def test_a_mixed_precision_run_trains_exports_and_leaves_the_global_policy_as_it_found_it(
-    tmp_path, method, data, precision
+    tmp_path, method, data, precision, options
 ):
-    """The kinds of step (a gradient penalty's double backward, class logits, CycleGAN's pool and
-    cycle losses) run in bfloat16 to finite losses and an export, and float16 with its loss
+    """The kinds of step (a gradient penalty's double backward, class logits, CycleGAN's pool,
+    cycle losses and PatchGANs) run in bfloat16 to finite losses and an export, and float16 with its loss
     scales; every method ran in bfloat16 once (2026-12-05). The dtype policy is global: models a
     caller builds after the run (say a classifier in the same notebook) must be float32."""
     import csv
@@ -371,6 +371,7 @@ def test_a_mixed_precision_run_trains_exports_and_leaves_the_global_policy_as_it
                 steps_per_epoch=2,
                 precision=precision,
                 output=str(run),
+                **options,
             )
         ),
         verbose=0,
@@ -379,6 +380,7 @@ def test_a_mixed_precision_run_trains_exports_and_leaves_the_global_policy_as_it
     with open(run / "history.csv") as f:
         (epoch,) = list(csv.DictReader(f))
     assert len(epoch) > 4 and all(np.isfinite(float(value)) for value in epoch.values()), epoch
+    assert ("d_patch_a" in epoch) == bool(options)
     assert any(run.glob("export/*/saved_model.pb"))
 
 

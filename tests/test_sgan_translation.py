@@ -140,12 +140,17 @@ def small_translator(seed=1, pool_size=3, style_dim=0, patches=None, **options):
     ]
     encoder = build_style_encoder(SHAPE, style_dim, filters=4) if style_dim else None
     if patches is None:
-        patches = [
-            build_patchgan_discriminator(SHAPE, filters=4, name=f"patch_discriminator_{d}")
-            for d in ("ab" if options.get("lambda_patch") else "")
-        ]
+        sides = "ab" if options.get("lambda_patch") else ""
+        patches = [build_patchgan_discriminator(SHAPE, filters=4, name=f"patch_discriminator_{d}") for d in sides]
     return sgan.LabelKeepingCycleGAN(
-        *generators, *discriminators, CLASSES, encoder, *patches, seed=seed, pool_size=pool_size, **options
+        *generators,
+        *discriminators,
+        CLASSES,
+        encoder,
+        seed=seed,
+        pool_size=pool_size,
+        **dict(zip(("patch_discriminator_a", "patch_discriminator_b"), patches)),  # none, one or both
+        **options,
     )
 
 
@@ -192,7 +197,7 @@ def test_one_step_reports_its_terms_and_each_update_touches_only_its_network(opt
     logs = model.train_on_batch(a, b, return_dict=True)
     assert set(logs) == CYCLEGAN_TERMS | {"kept_ab", "kept_ba"} | reported
     extra_players = {"g_style_optimizer", "d_patch_a_optimizer", "d_patch_b_optimizer"}
-    assert extra_players <= set(model.players) if options else not extra_players & set(model.players)
+    assert (extra_players <= set(model.players)) if options else not (extra_players & set(model.players))
     networks = {name: player.network for name, player in model.players.items()}
     for frozen in networks:
         for name, optimizer in model.optimizers.items():
@@ -267,6 +272,18 @@ def test_the_edge_and_patch_terms_are_reported_and_weighted_into_the_generators_
     extended = paper + 2.0 * (logs["edges_a"] + logs["edges_b"]) + 3.0 * (logs["patch_ab"] + logs["patch_ba"])
     assert float(model.generator_loss(logs)) == pytest.approx(extended, rel=1e-6)
     assert model.generator_objective["3 x patch"] == {"patch_ab": 3.0, "patch_ba": 3.0}
+
+
+def test_the_patch_term_reaches_the_generators():
+    """Two translators alike but for lambda_patch: one step of the generators alone moves G_ab
+    differently, so the PatchGANs' term is differentiated into them, not only reported."""
+    a, b = domains()
+    models = [small_translator(pool_size=0, lambda_patch=weight) for weight in (1.0, 2.0)]
+    models[1].set_weights(models[0].get_weights())
+    for model in models:
+        model.compile(**{name: keras.optimizers.SGD(0.1 if name.startswith("g_") else 0.0) for name in model.players})
+        model.train_on_batch(a, b)
+    assert changed(weights(models[0].generator_ab), models[1].generator_ab)
 
 
 def test_patchgans_come_with_a_positive_lambda_patch_and_only_with_it():
@@ -358,7 +375,7 @@ def test_the_command_lines_styled_translator_has_a_style_encoder_and_a_resnet_g_
         keras_gans.build("sgan", SHAPE, CLASSES, translation=True, style_dim=2, generator="unet")
 
 
-@pytest.mark.slow  # 37 s; the classification CLI test (test_sgan.py) covers the same run folder code
+@pytest.mark.slow  # 73 s with the recipe's PatchGANs; test_sgan.py's CLI test covers the same run folder code
 def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path, capsys):
     run = tmp_path / "run"
     args = [
@@ -390,7 +407,7 @@ def test_cli_trains_resumes_with_the_same_labels_exports_and_evaluates(tmp_path,
     assert yaml.safe_load((run / "data.yaml").read_text()) == record
     state = np.load(run / "checkpoints" / "latest.npz")
     iterations = sorted(int(state[key]) for key in state.files if key.endswith("_optimizer/00000"))
-    assert iterations == [6, 6, 6, 6]  # every optimizer went on from the first run's 3 steps
+    assert iterations == [6] * 6  # every optimizer went on from the first run's 3 steps, the recipe's PatchGANs' too
     refused = run_main(capsys, *args, "--epochs", "3", "--resume", "--seed", "5")
     assert refused.returncode == 2 and "records other data" in refused.stderr
     scored = run_main(capsys, "evaluate", "--model", str(run), "-n", "200")

@@ -168,7 +168,9 @@ def test_mirrored_step_equals_single_device_step(make, two_replicas):
         lambda gan: gan.compile(g_optimizer=sgd(0.5), d_optimizer=sgd(0.5)),
         tf.data.Dataset.from_tensor_slices(batch(16)).batch(16),
     )
-    assert_same_training(*logs, single, mirrored)
+    # Two replicas sum the penalty's double backward in another order: one weight of 12,544 once
+    # differed by 1.1e-5 (CI, 2026-12-05), where a replica-split bug moves weights by ~1e-2.
+    assert_same_training(*logs, single, mirrored, atol=3e-5)
     assert changed(weights(make().discriminator), single.discriminator)
 
 

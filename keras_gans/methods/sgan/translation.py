@@ -18,8 +18,9 @@ count as real, class unknown. With `pseudo_labels` p, an unlabelled a counts as 
 when D_b reads fake_b = G_ab(a) as class y with probability at least p (and b likewise): each
 discriminator learns its classes from the other through the translations.
 
-The classifiers read an image as a whole, and let G_ba leave a faint haze of the photo around a
-plain digit's stroke; CycleGAN's PatchGANs (`lambda_patch`) judge every patch of the ground too.
+With `lambda_patch`, CycleGAN's PatchGANs judge real against fake beside the classifiers, whose
+realness is their class evidence (logsumexp of the class logits): without them G_ba left a faint
+haze of the photo around a plain digit's stroke, which the classifiers let pass (docs/sgan.md).
 """
 
 import dataclasses
@@ -70,8 +71,8 @@ class TranslationOptions(ClassifierOptions, ExtendedCycleGANOptions):
     )
     lambda_patch: float = option(
         0.0,
-        "weight of CycleGAN's PatchGAN discriminators, which judge every patch, beside the classifiers "
-        "(0: none, the report's model)",
+        "weight of CycleGAN's PatchGAN discriminators, trained beside the classifiers (width d_filters; "
+        "0: none, the report's model)",
         "this project (docs/sgan.md)",
         minimum=0,
     )
@@ -144,10 +145,10 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
         discriminator_b,
         num_classes,
         style_encoder=None,
-        patch_discriminator_a=None,
-        patch_discriminator_b=None,
         seed=None,
         name=None,
+        patch_discriminator_a=None,
+        patch_discriminator_b=None,
         **options,
     ):
         super().__init__(
@@ -159,7 +160,7 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
         self.lambda_patch = float(options["lambda_patch"])
         patches = (patch_discriminator_a, patch_discriminator_b)
         given = [patch is not None for patch in patches]
-        if any(given) != all(given) or all(given) != (self.lambda_patch > 0):
+        if given != [self.lambda_patch > 0] * 2:
             raise ConfigError(
                 f"lambda_patch {self.lambda_patch:g} with {sum(given)} of the 2 PatchGANs; pass patch_discriminator_a "
                 "and patch_discriminator_b with a lambda_patch above 0, or neither with lambda_patch 0"
@@ -281,15 +282,14 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
         if self.pseudo_labels:
             known_a = pseudo_labelled(judged["b"], labels_a, self.pseudo_labels)
             known_b = pseudo_labelled(judged["a"], labels_b, self.pseudo_labels)
-        for name, real, labels, fake, pool in (
-            ("d_a", real_a, known_a, fake_a, self.pool_a),
-            ("d_b", real_b, known_b, fake_b, self.pool_b),
+        for name, patch, real, labels, fake, pool in (
+            ("d_a", "d_patch_a", real_a, known_a, fake_a, self.pool_a),
+            ("d_b", "d_patch_b", real_b, known_b, fake_b, self.pool_b),
         ):
             optimizer = self.optimizers[f"{name}_optimizer"]
             discriminator = self.players[f"{name}_optimizer"].network
             fake = pool(ops.stop_gradient(fake))
             if self.lambda_patch:  # CycleGAN's update, on the same images
-                patch = name.replace("d_", "d_patch_")
                 terms[patch] = self.least_squares_update(real, fake, f"{patch}_optimizer")
             with tf.GradientTape() as tape:
                 real_logits, fake_logits = ops.split(self.logits(discriminator, ops.concatenate([real, fake], 0)), 2)
@@ -360,12 +360,10 @@ def build_translation(options, image_shape, num_classes=None, seed=None):
         for domain in "ab"
     ]
     encoder = style_encoder_for(options, image_shape)
-    patches = [
-        networks.build_patchgan_discriminator(
-            image_shape, filters=options.d_filters, name=f"patch_discriminator_{domain}"
-        )
-        for domain in ("ab" if options.lambda_patch else "")
-    ]
+    patches = {
+        name: networks.build_patchgan_discriminator(image_shape, filters=options.d_filters, name=name)
+        for name in (("patch_discriminator_a", "patch_discriminator_b") if options.lambda_patch else ())
+    }
     return LabelKeepingCycleGAN(
-        *generators, *discriminators, num_classes, encoder, *patches, seed=seed, **training_options(options)
+        *generators, *discriminators, num_classes, encoder, seed=seed, **patches, **training_options(options)
     )
