@@ -170,7 +170,7 @@ def test_mirrored_step_equals_single_device_step(make, two_replicas):
     )
     # Two replicas sum the penalty's double backward in another order: one weight of 12,544 once
     # differed by 1.1e-5 (CI, 2026-12-05), where a replica-split bug moves weights by ~1e-2.
-    assert_same_training(*logs, single, mirrored, atol=3e-5)
+    assert_same_training(*logs, single, mirrored, atol=3e-5 if make is small_wgan_gp else 1e-5)
     assert changed(weights(make().discriminator), single.discriminator)
 
 
