@@ -32,6 +32,10 @@ class CheckpointError(UsageError):
     pass
 
 
+class CheckpointMismatch(CheckpointError):
+    """A whole checkpoint written by another model: other networks, shapes or optimizers."""
+
+
 class NonFiniteState(ValueError):
     """A state holding NaN or inf: a diverged run, never to replace a good checkpoint."""
 
@@ -173,13 +177,13 @@ def _check_fits(model, arrays, path):
     """Refuses a whole checkpoint of another model; returns its epoch count."""
     pairs = _state_variables(model)
     if set(arrays) != {key for key, _ in pairs} | {"epoch"}:
-        raise CheckpointError(
+        raise CheckpointMismatch(
             f"{path} holds {len(arrays) - 1} variables but this model has {len(pairs)};"
             " resume with the same method, networks and config that wrote it"
         )
     for key, variable in pairs:
         if tuple(arrays[key].shape) != tuple(variable.shape):
-            raise CheckpointError(
+            raise CheckpointMismatch(
                 f"{path}: {key} has shape {arrays[key].shape}, the model expects {tuple(variable.shape)};"
                 " resume with the same config that wrote it"
             )

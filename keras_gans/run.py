@@ -31,6 +31,7 @@ from keras_gans.checkpoint import (
     LATEST,
     PREVIOUS,
     CheckpointError,
+    CheckpointMismatch,
     latest_checkpoint,
     remove_leftovers,
     restore_training_state,
@@ -343,7 +344,10 @@ def _train_in(run_dir, config, strategy, resume, verbose):
     for attempt in range(MAX_LEARNING_RATE_HALVINGS + 1):
         with strategy.scope():
             model = build_model(config, data)
-        initial_epoch = _restore(model, checkpoints) if resume or attempt else 0
+        try:
+            initial_epoch = _restore(model, checkpoints) if resume or attempt else 0
+        except CheckpointMismatch as error:
+            raise CheckpointMismatch(f"{error}{_changes_since_run(run_dir, config)}") from None
         if _on_several_workers(strategy):
             _check_workers_agree(strategy, config, data, model, initial_epoch)
             _log_vectors(model)
@@ -503,6 +507,27 @@ def _data_after(dataset, epochs_done, steps_per_epoch):
     for _ in range(2 * epochs_done):
         iter(dataset)
     return dataset
+
+
+def _changes_since_run(run_dir, config):
+    """' (this command changes ...)', naming the settings in which `config` departs from the run's
+    config.yaml (not yet overwritten), or '': the likely reason a checkpoint does not fit."""
+    path = os.path.join(run_dir, "config.yaml")
+    try:
+        stored = config_lib.from_values(config_lib.load_yaml(path), path)
+    except (OSError, UsageError):
+        return ""
+
+    def settings(c):
+        return {**{key: value for key, value in vars(c).items() if key != "options"}, **vars(c.options)}
+
+    before, now = settings(stored), settings(config)
+    changed = [
+        f"{key}: {before[key]} in the run's config.yaml, {now[key]} now"
+        for key in now
+        if key not in ("epochs", "output", "name") and before.get(key, now[key]) != now[key]
+    ]
+    return f" (this command changes {'; '.join(changed)})" if changed else ""
 
 
 def _restore(model, checkpoints):

@@ -297,6 +297,20 @@ def test_a_folder_that_is_not_a_run_is_never_trained_into(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["afile", "mine", "notes.txt"]
 
 
+def test_a_resume_that_changes_the_networks_names_the_changed_options(finished_run, tmp_path, capsys):
+    run = copied(finished_run, tmp_path)
+    before = snapshot(run)
+    capsys.readouterr()
+    assert train(*SHORT, "--epochs", "3", "--latent-dim", "50", "--resume", "--output", str(run)) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"error: {run}/checkpoints/latest.npz: ")
+    assert error.endswith(
+        "resume with the same config that wrote it "
+        "(this command changes latent_dim: 100 in the run's config.yaml, 50 now)"
+    )
+    assert snapshot(run) == before
+
+
 def test_a_refused_resume_leaves_config_yaml_as_it_was(tmp_path, capsys):
     run = tmp_path / "run"
     sgan = ["--method", "sgan", "--data", "digits", "--batch-size", "16", "--steps-per-epoch", "1"]
