@@ -252,6 +252,24 @@ def test_pseudo_labels_teach_each_discriminator_the_classes_the_other_reads():
     assert d_b != pytest.approx(unlabelled_as_such, rel=1e-3)
 
 
+def test_pseudo_labels_give_the_translations_of_unlabelled_images_a_class_to_keep():
+    """With every rate 0 the reported g_ab is the label-keeping loss of G_ab(a) with a's unlabelled
+    images labelled by D_a's own reading of them: its class biases make it read class 2 with
+    probability 0.99, so every unlabelled a must come out a 2, which D_b's class biases make the
+    costliest class to read."""
+    a, b = domains()
+    for confidence, labels in ((0.0, a[1]), (0.9, np.where(a[1] < 0, 2, a[1]))):
+        model = small_translator(pool_size=0, pseudo_labels=confidence)
+        model.compile(**sgd(model, 0.0))
+        set_class_biases(model.discriminator_a, [0.0, 0.0, 7.0, 0.0])
+        set_class_biases(model.discriminator_b, BIASES)
+        reported = model.train_on_batch(a, b, return_dict=True)["g_ab"]
+        logits = model.discriminator_b(model.generator_ab(a[0], training=True), training=True)[0]
+        g_ab, unlabelled_as_such = (float(sgan.label_keeping_loss(logits, y)) for y in (labels, a[1]))
+        assert reported == pytest.approx(g_ab, rel=1e-4), confidence
+    assert g_ab != pytest.approx(unlabelled_as_such, rel=1e-3)
+
+
 def test_the_edge_and_patch_terms_are_reported_and_weighted_into_the_generators_objective():
     """With every rate 0: patch_ab is P_b's least-squares distance of G_ab(a) from "real" (1),
     recomputed here, and d_patch_b P_b's CycleGAN loss on b and G_ab(a) (no pool)."""

@@ -8,15 +8,19 @@ source's class, so a 3 must come out a 3. One train step:
         -log p_b(y_a | fake_b) - log p_a(y_b | fake_a)      (N+1)-class cross-entropy, where
                                                              -log p(y|x) = CE_N(l(x), y) - log D(x);
                                                              an unlabelled source gives -log D only
+                                                             (but see pseudo_labels below)
         + CycleGAN's cycle and identity terms (+ its edge and style-code terms, when on)
         + lambda_patch * (LSGAN(P_b(fake_b), 1) + LSGAN(P_a(fake_a), 1))  with PatchGANs P_a, P_b
     update D_a on CE_N(l(a), y_a) over labelled a + 1/2 (-log D_a(a) - log(1 - D_a(pool_a(fake_a))))
     and D_b likewise; with lambda_patch, P_a and P_b as CycleGAN's discriminators on the same images
 
 With `--labelled N`, N images per domain keep their label (balanced over the classes); the others
-count as real, class unknown. With `pseudo_labels` p, an unlabelled a counts as labelled y for D_a
-when D_b reads fake_b = G_ab(a) as class y with probability at least p (and b likewise): each
-discriminator learns its classes from the other through the translations.
+count as real, class unknown. With `pseudo_labels` p, an unlabelled a takes the class that a
+discriminator reads with probability at least p (b likewise):
+- for D_a's class term, an unlabelled a takes D_b's reading of fake_b = G_ab(a): each
+  discriminator learns its classes from the other through the translations;
+- for G_ab's label-keeping term, D_a's reading of a itself (before the step): the generators get
+  a class to keep for most images, not only the labelled ones.
 
 With `lambda_patch`, CycleGAN's PatchGANs judge real against fake beside the classifiers, whose
 realness is their class evidence (logsumexp of the class logits): without them G_ba left a faint
@@ -63,8 +67,9 @@ from keras_gans.options import ConfigError, option
 class TranslationOptions(ClassifierOptions, ExtendedCycleGANOptions):
     pseudo_labels: float = option(
         0.0,
-        "with few labels, an unlabelled image's class for its discriminator when the other domain's "
-        "discriminator reads the image's translation as that class with at least this probability (0: off)",
+        "with few labels, an unlabelled image's class where a discriminator reads it so with at least this "
+        "probability: the other domain's, reading its translation, for its discriminator; its own domain's, "
+        "reading it, for its translation's label-keeping term (0: off)",
         "this project (docs/sgan.md)",
         minimum=0,
         maximum=1,
@@ -258,13 +263,17 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
         (real_a, labels_a), (real_b, labels_b) = x if y is None else (x, y)
 
         judged = {}  # each translation's logits, as the other domain's D reads them
+        kept_a, kept_b = labels_a, labels_b  # the classes the translations must keep
+        if self.pseudo_labels:
+            kept_a = pseudo_labelled(self.discriminator_a(real_a, training=False)[0], labels_a, self.pseudo_labels)
+            kept_b = pseudo_labelled(self.discriminator_b(real_b, training=False)[0], labels_b, self.pseudo_labels)
 
         def keeping_labels(fake_a, fake_b):
             judged["b"] = self.logits(self.discriminator_b, fake_b)
             judged["a"] = self.logits(self.discriminator_a, fake_a)
             terms = {
-                "g_ab": label_keeping_loss(judged["b"], labels_a),
-                "g_ba": label_keeping_loss(judged["a"], labels_b),
+                "g_ab": label_keeping_loss(judged["b"], kept_a),
+                "g_ba": label_keeping_loss(judged["a"], kept_b),
             }
             if self.lambda_patch:
                 terms["patch_ab"] = least_squares(self.patch_discriminator_b(fake_b, training=True), 1.0)
@@ -322,11 +331,10 @@ class LabelKeepingCycleGAN(ExtendedCycleGAN):
         return {"num_classes": self.num_classes}
 
 
-def pseudo_labelled(translation_logits, labels, confidence):
-    """`labels`, with each unlabelled image's class taken from its translation's logits (as the
-    other domain's discriminator reads it) where their largest class probability reaches
-    `confidence`."""
-    probabilities = ops.softmax(ops.cast(ops.stop_gradient(translation_logits), "float32"), axis=1)
+def pseudo_labelled(logits, labels, confidence):
+    """`labels`, with each unlabelled image's class taken from a discriminator's logits for it (or
+    for its translation) where their largest class probability reaches `confidence`."""
+    probabilities = ops.softmax(ops.cast(ops.stop_gradient(logits), "float32"), axis=1)
     guess = ops.cast(ops.argmax(probabilities, axis=1), "int32")
     labels = ops.cast(labels, "int32")
     return ops.where((labels < 0) & (ops.max(probabilities, axis=1) >= confidence), guess, labels)
