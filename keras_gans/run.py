@@ -517,11 +517,7 @@ def _changes_since_run(run_dir, config):
         stored = config_lib.from_values(config_lib.load_yaml(path), path)
     except (OSError, UsageError):
         return ""
-
-    def settings(c):
-        return {**{key: value for key, value in vars(c).items() if key != "options"}, **vars(c.options)}
-
-    before, now = settings(stored), settings(config)
+    before, now = stored.to_dict(), config.to_dict()
     changed = [
         f"{key}: {before[key]} in the run's config.yaml, {now[key]} now"
         for key in now
