@@ -230,6 +230,16 @@ def test_an_unlabelled_image_takes_its_class_from_its_translation_only_when_conf
     assert _np(sgan.translation.pseudo_labelled(logits, labels, 0.99)).tolist() == [-1, -1, 2, -1]
 
 
+def one_step_at_rate_zero(a, b, confidence, d_a_reads):
+    """A translator with pseudo-labels at `confidence` and its logs after one step with every rate
+    0: D_a's class biases make it read class `d_a_reads` with probability 0.99, D_b's are BIASES."""
+    model = small_translator(pool_size=0, pseudo_labels=confidence)
+    model.compile(**sgd(model, 0.0))
+    set_class_biases(model.discriminator_a, [7.0 if k == d_a_reads else 0.0 for k in range(CLASSES)])
+    set_class_biases(model.discriminator_b, BIASES)
+    return model, model.train_on_batch(a, b, return_dict=True)
+
+
 def test_pseudo_labels_teach_each_discriminator_the_classes_the_other_reads():
     """With every rate 0 the reported d_b is D_b's loss with b's unlabelled images labelled by
     D_a's reading of their translations: D_a's class biases make it read class 3 with
@@ -237,11 +247,8 @@ def test_pseudo_labels_teach_each_discriminator_the_classes_the_other_reads():
     class term tells the labels apart."""
     a, b = domains()
     for confidence, labels in ((0.0, b[1]), (0.9, np.where(b[1] < 0, 3, b[1]))):
-        model = small_translator(pool_size=0, pseudo_labels=confidence)
-        model.compile(**sgd(model, 0.0))
-        set_class_biases(model.discriminator_a, [0.0, 0.0, 0.0, 7.0])
-        set_class_biases(model.discriminator_b, BIASES)
-        reported = model.train_on_batch(a, b, return_dict=True)["d_b"]
+        model, logs = one_step_at_rate_zero(a, b, confidence, d_a_reads=3)
+        reported = logs["d_b"]
         real_logits = model.discriminator_b(b[0], training=True)[0]
         fake_logits = model.discriminator_b(model.generator_ab(a[0], training=True), training=True)[0]
         adversarial = 0.5 * (sgan.real_loss(real_logits) + sgan.fake_loss(fake_logits))
@@ -259,11 +266,8 @@ def test_pseudo_labels_give_the_translations_of_unlabelled_images_a_class_to_kee
     costliest class to read."""
     a, b = domains()
     for confidence, labels in ((0.0, a[1]), (0.9, np.where(a[1] < 0, 2, a[1]))):
-        model = small_translator(pool_size=0, pseudo_labels=confidence)
-        model.compile(**sgd(model, 0.0))
-        set_class_biases(model.discriminator_a, [0.0, 0.0, 7.0, 0.0])
-        set_class_biases(model.discriminator_b, BIASES)
-        reported = model.train_on_batch(a, b, return_dict=True)["g_ab"]
+        model, logs = one_step_at_rate_zero(a, b, confidence, d_a_reads=2)
+        reported = logs["g_ab"]
         logits = model.discriminator_b(model.generator_ab(a[0], training=True), training=True)[0]
         g_ab, unlabelled_as_such = (float(sgan.label_keeping_loss(logits, y)) for y in (labels, a[1]))
         assert reported == pytest.approx(g_ab, rel=1e-4), confidence
