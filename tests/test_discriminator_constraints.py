@@ -92,6 +92,19 @@ def test_minibatch_std_adds_one_channel_that_grows_with_its_groups_spread():
     assert keras.ops.convert_to_numpy(layer(varied[:6])).shape == (6, 4, 4, 4)
 
 
+def test_minibatch_std_gives_an_mlp_discriminator_one_more_feature_of_its_groups_spread():
+    layer = MinibatchStandardDeviation(group_size=4)
+    same = np.repeat(random_images(1, (4, 4, 3), 0).reshape(1, 48), 8, axis=0)
+    varied = random_images(8, (4, 4, 3), 1).reshape(8, 48)
+    out_same, out_varied = (keras.ops.convert_to_numpy(layer(x)) for x in (same, varied))
+    assert out_same.shape == (8, 49)
+    np.testing.assert_array_equal(out_same[:, :48], same)
+    assert np.all(out_same[:, 48] < 1e-3) and np.all(out_varied[:, 48] > 0.1)
+    # The MLP discriminator's last layer reads it: it takes 256 features and the spread.
+    discriminator = keras_gans.networks.build_mlp_discriminator(SHAPE, minibatch_std_group=4)
+    assert discriminator.layers[-2].kernel.shape == (257, 1)
+
+
 def fixed_draw(values):
     """A `draw(n, shape)` that returns `values` for every sample."""
     return lambda n, shape: tf.broadcast_to(tf.constant(values, tf.float32), (n,) + shape)

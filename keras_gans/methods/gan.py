@@ -133,7 +133,7 @@ class GANOptions(OptimizerOptions):
     )
     minibatch_std: int = option(
         0,
-        "add a channel of the spread over groups of this many images at D's base (0: off; dcgan networks)",
+        "add a channel of the spread over groups of this many images at D's base (0: off)",
         "Karras et al. 2018",
         minimum=0,
         stage="build",
@@ -448,12 +448,11 @@ def build_networks(options, image_shape):
     """(generator, discriminator) of `options.generator`'s kind, the discriminator normalised
     as its constraints allow (`discriminator_normalization`)."""
     if options.generator == "mlp":
-        for name in ("minibatch_std", "draw_size"):
-            if getattr(options, name):
-                raise UsageError(f"{name} is an option of the dcgan networks; set generator: dcgan or {name}: 0")
+        if options.draw_size:
+            raise UsageError("draw_size is an option of the dcgan networks; set generator: dcgan or draw_size: 0")
         return (
             networks.build_mlp_generator(image_shape, latent_dim=options.latent_dim),
-            networks.build_mlp_discriminator(image_shape),
+            networks.build_mlp_discriminator(image_shape, minibatch_std_group=options.minibatch_std),
         )
     generator = networks.build_dcgan_generator(
         image_shape, latent_dim=options.latent_dim, filters=options.g_filters, draw_size=options.draw_size

@@ -112,7 +112,8 @@ def output_logits(x, name="logits"):
 class MinibatchStandardDeviation(keras.layers.Layer):
     """Karras et al. 2018: one more channel holding how much the images of a small group differ
     (their standard deviation, averaged over positions and channels), so the discriminator can
-    tell a batch of near-copies, a collapsed generator's output, from a varied real one.
+    tell a batch of near-copies, a collapsed generator's output, from a varied real one. Features
+    of any rank: an MLP's (batch, units) get one more unit.
 
     Groups are contiguous runs of `group_size` images, so a replica's share of a batch holds
     whole groups and a mirrored step equals the single-device one.
@@ -136,9 +137,9 @@ class MinibatchStandardDeviation(keras.layers.Layer):
         group = self.group_of(features)
         x = ops.cast(features, "float32")
         grouped = ops.reshape(x, (-1, group) + tuple(x.shape[1:]))
-        spread = ops.sqrt(ops.var(grouped, axis=1) + 1e-8)  # (groups, H, W, C)
-        per_group = ops.mean(spread, axis=(1, 2, 3))
-        per_image = ops.repeat(per_group, group, axis=0)[:, None, None, None]
+        spread = ops.sqrt(ops.var(grouped, axis=1) + 1e-8)  # (groups, H, W, C) or (groups, units)
+        per_group = ops.mean(spread, axis=tuple(range(1, len(spread.shape))))
+        per_image = ops.reshape(ops.repeat(per_group, group, axis=0), (-1,) + (1,) * (len(x.shape) - 1))
         channel = ops.broadcast_to(per_image, ops.shape(x)[:-1] + (1,))
         return ops.concatenate([features, ops.cast(channel, features.dtype)], axis=-1)
 

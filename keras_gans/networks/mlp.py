@@ -4,7 +4,7 @@ import math
 
 import keras
 
-from keras_gans.networks.layers import batch_norm, output_image, output_logits
+from keras_gans.networks.layers import MinibatchStandardDeviation, batch_norm, output_image, output_logits
 
 
 def build_mlp_generator(image_shape, latent_dim=100, units=(256, 512, 1024), name="generator"):
@@ -20,12 +20,18 @@ def build_mlp_generator(image_shape, latent_dim=100, units=(256, 512, 1024), nam
     return keras.Model(z, output_image(x), name=name)
 
 
-def build_mlp_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3, name="discriminator"):
-    """LeakyReLU and dropout: dropout keeps the MLP discriminator from memorising the data."""
+def build_mlp_discriminator(
+    image_shape, units=(1024, 512, 256), dropout=0.3, minibatch_std_group=0, name="discriminator"
+):
+    """LeakyReLU and dropout: dropout keeps the MLP discriminator from memorising the data.
+    `minibatch_std_group` > 0 gives the last layer one more input, the spread of the last hidden
+    features over groups of that many images (`MinibatchStandardDeviation`)."""
     images = keras.Input(image_shape, name="images")
     x = keras.layers.Flatten()(images)
     for width in units:
         x = keras.layers.Dense(width)(x)
         x = keras.layers.LeakyReLU(0.2)(x)
         x = keras.layers.Dropout(dropout)(x)
+    if minibatch_std_group:
+        x = MinibatchStandardDeviation(minibatch_std_group)(x)
     return keras.Model(images, output_logits(keras.layers.Dense(1)(x)), name=name)
