@@ -74,35 +74,28 @@ def test_r1_is_reported_and_added_to_the_discriminators_loss_at_gamma_over_two()
     assert logs[1000.0]["d_loss"] - logs[0.0]["d_loss"] == pytest.approx(500.0 * logs[1000.0]["r1"], rel=1e-4)
 
 
-def test_minibatch_std_adds_one_channel_that_grows_with_its_groups_spread():
+@pytest.mark.parametrize("features", [(4, 4, 3), (48,)], ids=["convolutional", "mlp"])
+def test_minibatch_std_adds_one_channel_that_grows_with_its_groups_spread(features):
     layer = MinibatchStandardDeviation(group_size=4)
-    same = np.repeat(random_images(1, (4, 4, 3), 0), 8, axis=0)
-    varied = random_images(8, (4, 4, 3), 1)
+    same = np.repeat(random_images(1, (4, 4, 3), 0).reshape((1,) + features), 8, axis=0)
+    varied = random_images(8, (4, 4, 3), 1).reshape((8,) + features)
     out_same, out_varied = (keras.ops.convert_to_numpy(layer(x)) for x in (same, varied))
-    assert out_same.shape == (8, 4, 4, 4)
-    np.testing.assert_array_equal(out_same[..., :3], same)  # the features pass through
-    assert np.all(out_same[..., 3] < 1e-3) and np.all(out_varied[..., 3] > 0.1)
+    assert out_same.shape == (8,) + features[:-1] + (features[-1] + 1,)
+    np.testing.assert_array_equal(out_same[..., :-1], same)  # the features pass through
+    assert np.all(out_same[..., -1] < 1e-3) and np.all(out_varied[..., -1] > 0.1)
     # Groups are contiguous runs of four: changing image 0 changes the channel of images 0-3 only.
     moved = varied.copy()
     moved[0] = -moved[0]
     out_moved = keras.ops.convert_to_numpy(layer(moved))
-    assert not np.allclose(out_moved[:4, ..., 3], out_varied[:4, ..., 3])
-    np.testing.assert_array_equal(out_moved[4:, ..., 3], out_varied[4:, ..., 3])
+    assert not np.allclose(out_moved[:4, ..., -1], out_varied[:4, ..., -1])
+    np.testing.assert_array_equal(out_moved[4:, ..., -1], out_varied[4:, ..., -1])
     # A batch the group does not divide uses the largest group that does (6: groups of two).
-    assert keras.ops.convert_to_numpy(layer(varied[:6])).shape == (6, 4, 4, 4)
+    assert keras.ops.convert_to_numpy(layer(varied[:6])).shape == (6,) + out_same.shape[1:]
 
 
-def test_minibatch_std_gives_an_mlp_discriminator_one_more_feature_of_its_groups_spread():
-    layer = MinibatchStandardDeviation(group_size=4)
-    same = np.repeat(random_images(1, (4, 4, 3), 0).reshape(1, 48), 8, axis=0)
-    varied = random_images(8, (4, 4, 3), 1).reshape(8, 48)
-    out_same, out_varied = (keras.ops.convert_to_numpy(layer(x)) for x in (same, varied))
-    assert out_same.shape == (8, 49)
-    np.testing.assert_array_equal(out_same[:, :48], same)
-    assert np.all(out_same[:, 48] < 1e-3) and np.all(out_varied[:, 48] > 0.1)
-    # The MLP discriminator's last layer reads it: it takes 256 features and the spread.
+def test_the_mlp_discriminators_last_layer_reads_the_minibatch_spread():
     discriminator = keras_gans.networks.build_mlp_discriminator(SHAPE, minibatch_std_group=4)
-    assert discriminator.layers[-2].kernel.shape == (257, 1)
+    assert discriminator.layers[-2].kernel.shape == (256 + 1, 1)
 
 
 def fixed_draw(values):
