@@ -36,9 +36,11 @@ from keras_gans.checkpoint import (
     remove_leftovers,
     restore_training_state,
 )
+from keras_gans.data import load_dataset
 from keras_gans.errors import ImageSizeError, UsageError
 from keras_gans.export import export_saved_model, remove_export_leftovers
 from keras_gans.methods.registry import compile_model, get_method
+from keras_gans.methods.self_conditioned import SelfConditionedGAN
 from keras_gans.progress import ProgressLog, plural
 
 HOLDER = ".training-pid"
@@ -127,6 +129,14 @@ def load_data(config):
         seed=config.seed,
         augment=config.augment,
     )
+
+
+def _images_to_cluster(config, data):
+    """The training images for a self-conditioned model's k-means, from a pipeline of their own:
+    opening the training pipeline would move its shuffle orders on, and a resumed run, which
+    does not cluster, would then train on other batches than the uninterrupted one."""
+    height, _, channels = data.image_shape
+    return load_dataset(config.data, height, batch_size=500, channels=channels, shuffle=False).dataset
 
 
 def build_model(config, data):
@@ -348,6 +358,8 @@ def _train_in(run_dir, config, strategy, resume, verbose):
             initial_epoch = _restore(model, checkpoints) if resume or attempt else 0
         except CheckpointMismatch as error:
             raise CheckpointMismatch(f"{error}{_changes_since_run(run_dir, config)}") from None
+        if isinstance(model, SelfConditionedGAN) and not model.clustered:  # not yet checkpointed
+            model.cluster(_images_to_cluster(config, data))
         if _on_several_workers(strategy):
             _check_workers_agree(strategy, config, data, model, initial_epoch)
             _log_vectors(model)

@@ -34,17 +34,25 @@ def dcgan_only():
     )
 
 
+def no_clusters():
+    return option(
+        0, "0 only: the data's labels condition both networks", "Mirza and Osindero 2014", choices=(0,), stage="build"
+    )
+
+
 @dataclasses.dataclass
 class CGANOptions(WGANGPOptions):
     """Trained as WGAN-GP by default; Mirza and Osindero's own BCE is adversarial_loss: bce,
     d_steps: 1, gp_weight: 0."""
 
     generator: str = dcgan_only()
+    clusters: int = no_clusters()
 
 
 @dataclasses.dataclass
 class ACGANOptions(GANOptions):
     generator: str = dcgan_only()
+    clusters: int = no_clusters()
     class_weight: float = option(
         1.0, "weight of the class cross-entropy in both networks' losses", "Odena et al. 2017", minimum=0
     )

@@ -138,6 +138,14 @@ class GANOptions(OptimizerOptions):
         minimum=0,
         stage="build",
     )
+    clusters: int = option(
+        0,
+        "self-conditioning: G(z, c) and D(x, c) for c the k-means cluster of the real images, drawn "
+        "in the data's shares (0: off; dcgan networks)",
+        "Liu et al. 2020 (docs/coverage.md)",
+        minimum=0,
+        stage="build",
+    )
 
 
 class NoiseToImage:
@@ -280,7 +288,7 @@ class GAN(NoiseToImage, AdversarialModel):
         real, labels = self.held_out.images[0], self.held_out.labels[0]
         z = ops.convert_to_tensor(self.latent_noise(len(real), seed))
         real = ops.convert_to_tensor(real)  # a network takes no mix of tensors and arrays
-        labels = None if labels is None else ops.convert_to_tensor(labels)
+        real, labels = self.split_batch(real if labels is None else (real, ops.convert_to_tensor(labels)))
         with state_restored(self.generator, self.discriminator):
             fake = self.generator(self.generator_inputs(z, labels), training=True)
             return {
@@ -471,6 +479,10 @@ def build(model_class):
     """A builder for `registry.register`: networks from the options, then `model_class`."""
 
     def build_model(options, image_shape, num_classes=None, seed=None):
+        if options.clusters:  # imported here: self-conditioning builds on the conditional GAN, which builds on this
+            from keras_gans.methods import self_conditioned
+
+            return self_conditioned.build(options, image_shape, seed=seed)
         return model_class(*build_networks(options, image_shape), seed=seed, **training_options(options))
 
     return build_model
