@@ -131,12 +131,16 @@ def load_data(config):
     )
 
 
-def _images_to_cluster(config, data):
-    """The training images for a self-conditioned model's k-means, from a pipeline of their own:
-    opening the training pipeline would move its shuffle orders on, and a resumed run, which
+def _cluster(model, config, data):
+    """A self-conditioned model's k-means of the training images, read from a pipeline of their
+    own: opening the training pipeline would move its shuffle orders on, and a resumed run, which
     does not cluster, would then train on other batches than the uninterrupted one."""
+    print(f"clustering the training images into {model.num_classes} groups (k-means)", flush=True)
     height, _, channels = data.image_shape
-    return load_dataset(config.data, height, batch_size=500, channels=channels, shuffle=False).dataset
+    # batches of one, then rebatched: a batch of 500 would drop the last images of the split
+    images = load_dataset(config.data, height, batch_size=1, channels=channels, shuffle=False).dataset
+    sizes = model.cluster(images.unbatch().batch(1000))
+    print(f"clustered {sizes.sum()} images into groups of {sizes.min()} to {sizes.max()}", flush=True)
 
 
 def build_model(config, data):
@@ -359,7 +363,7 @@ def _train_in(run_dir, config, strategy, resume, verbose):
         except CheckpointMismatch as error:
             raise CheckpointMismatch(f"{error}{_changes_since_run(run_dir, config)}") from None
         if isinstance(model, SelfConditionedGAN) and not model.clustered:  # not yet checkpointed
-            model.cluster(_images_to_cluster(config, data))
+            _cluster(model, config, data)
         if _on_several_workers(strategy):
             _check_workers_agree(strategy, config, data, model, initial_epoch)
             _log_vectors(model)

@@ -156,7 +156,8 @@ def test_a_resumed_run_keeps_its_clusters_and_ends_as_the_uninterrupted_one(tmp_
 
     whole, halves = tmp_path / "whole", tmp_path / "halves"
     for args in (["--epochs", "2", "--output", str(whole)], ["--epochs", "1", "--output", str(halves)]):
-        assert run_main(capsys, "--method", "dcgan", *TINY, *args).returncode == 0
+        result = run_main(capsys, "--method", "dcgan", *TINY, *args)
+        assert result.returncode == 0 and "clustered 1438 images into groups of" in result.stdout, result.stdout
     result = run_main(capsys, "--method", "dcgan", *TINY, "--epochs", "2", "--output", str(halves), "--resume")
     assert result.returncode == 0, result.stderr[-2000:]
     a, b = (read_checkpoint(run / "checkpoints" / "latest.npz") for run in (whole, halves))

@@ -92,13 +92,15 @@ class SelfConditionedGAN(ConditionalGAN):
         return bool(ops.convert_to_numpy(ops.sum(self.shares)) > 0)
 
     def cluster(self, images):
-        """k-means on `images` (an array, or a dataset of batches read once) sets the clusters."""
+        """k-means on `images` (an array, or a dataset of batches read once) sets the clusters;
+        returns how many images each holds."""
         if isinstance(images, tf.data.Dataset):
             images = np.concatenate([np.asarray(self.images_of(batch)) for batch in images])
         images = np.asarray(images, dtype="float32")
         centres, sizes = kmeans(images, self.num_classes, seed=self.seed or 0)
         self.centres.assign(centres)
         self.shares.assign((sizes / sizes.sum()).astype("float32"))
+        return sizes
 
     def fit(self, x=None, y=None, batch_size=None, **kwargs):
         """Keras' fit; a model not yet clustered first clusters the images of `x`, read once."""
