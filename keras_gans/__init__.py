@@ -51,6 +51,7 @@ _METHODS_API = (
     "CycleGAN",
     "ExtendedCycleGAN",
     "LabelKeepingCycleGAN",
+    "SelfConditionedGAN",
     "SemiSupervisedGAN",
     "build",
 )

@@ -87,6 +87,10 @@ def test_fit_clusters_its_data_once_and_refuses_a_stream_it_cannot_read_whole():
     endless = tf.data.Dataset.from_tensor_slices(images).batch(8).repeat()
     with pytest.raises(UsageError, match="never ends; call model.cluster"):
         small_gan().fit(endless, steps_per_epoch=1, epochs=1, verbose=0)
+    wrong = small_gan()  # data fit refuses is refused before it is clustered
+    with pytest.raises(DataError, match="16x16x1"):
+        wrong.fit(random_images(24, (8, 8, 1), 0), batch_size=8, epochs=1, verbose=0)
+    assert not wrong.clustered
 
 
 def test_each_update_touches_only_its_own_network():

@@ -8,6 +8,7 @@ from keras_gans.methods.cyclegan import CycleGAN, ImagePool
 from keras_gans.methods.extended_cyclegan import ExtendedCycleGAN
 from keras_gans.methods.gan import GAN
 from keras_gans.methods.registry import METHODS, build, get_method
+from keras_gans.methods.self_conditioned import SelfConditionedGAN
 from keras_gans.methods.sgan import LabelKeepingCycleGAN, SemiSupervisedGAN
 from keras_gans.methods.wgan import WGAN, WGANGP
 
@@ -22,6 +23,7 @@ __all__ = [
     "LabelKeepingCycleGAN",
     "METHODS",
     "Player",
+    "SelfConditionedGAN",
     "SemiSupervisedGAN",
     "WGAN",
     "WGANGP",

@@ -258,6 +258,10 @@ class AdversarialModel(keras.Model):
         """{folder name under export/: Export}; the generator by default."""
         return {"generator": Export(list(self.export_networks), self.serving_signatures(), self.export_constants())}
 
+    def before_training(self, data):
+        """What the model must read of its checked training data before the first step (fit's
+        `x`, or `(x, y)`); nothing by default. A self-conditioned GAN clusters it."""
+
     def schedule_callbacks(self, epochs):
         """Callbacks the method's recipe needs over a run of `epochs` (learning-rate decay, say)."""
         return []
@@ -299,6 +303,7 @@ class AdversarialModel(keras.Model):
                     kwargs["shuffle"] = False
             if isinstance(x, tf.data.Dataset):  # the user's, or the steps made of their arrays
                 x = without_autotuning(x)
+            self.before_training(x if y is None else (x, y))
             return super().fit(x, y, batch_size=batch_size, **kwargs)
         except tf.errors.InvalidArgumentError as error:
             refusal = checks.fit_refusal(error)

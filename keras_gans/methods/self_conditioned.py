@@ -102,16 +102,16 @@ class SelfConditionedGAN(ConditionalGAN):
         self.shares.assign((sizes / sizes.sum()).astype("float32"))
         return sizes
 
-    def fit(self, x=None, y=None, batch_size=None, **kwargs):
-        """Keras' fit; a model not yet clustered first clusters the images of `x`, read once."""
-        if not self.clustered:
-            if isinstance(x, tf.data.Dataset) and x.cardinality() == tf.data.INFINITE_CARDINALITY:
-                raise UsageError(
-                    f"{type(self).__name__} reads its data once to cluster it, and this dataset never ends; "
-                    "call model.cluster(images) first"
-                )
-            self.cluster(x if isinstance(x, tf.data.Dataset) else self.images_of(x))
-        return super().fit(x, y, batch_size=batch_size, **kwargs)
+    def before_training(self, data):
+        """A model not yet clustered clusters the images `fit` was given, read once."""
+        if self.clustered:
+            return
+        if isinstance(data, tf.data.Dataset) and data.cardinality() == tf.data.INFINITE_CARDINALITY:
+            raise UsageError(
+                f"{type(self).__name__} reads its data once to cluster it, and this dataset never ends; "
+                "call model.cluster(images) first"
+            )
+        self.cluster(data if isinstance(data, tf.data.Dataset) else self.images_of(data))
 
     def split_batch(self, data):
         """The real images and their nearest cluster centres."""
