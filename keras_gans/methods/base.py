@@ -5,7 +5,8 @@ A method is an `AdversarialModel` that declares, rather than leaves to be probed
   (generator or discriminator), which decides the learning rate it gets;
 - what it reports (`metric_names`) and what each history plot shows (`plot_panels`);
 - the data it trains on (`training_data`, from `takes_labels`, `unpaired`, `batches_per_step`),
-  and the layout `fit` checks a user's data against (`batch_layout`);
+  the layout `fit` checks a user's data against (`batch_layout`), and what it reads of that data
+  before the first step (`before_training`);
 - what it previews (`preview_rows`) and serves (`exports`: by default one SavedModel, the
   generator, of `export_networks`, `serving_signatures` and `export_constants`).
 
