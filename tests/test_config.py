@@ -176,7 +176,7 @@ def test_plain_train_py_uses_the_digits_recipe():
     assert (config.method, config.data) == ("dcgan", "digits")
     stated = recipe_values("dcgan_digits")
     assert (config.epochs, config.batch_size) == (stated["epochs"], stated["batch_size"])
-    assert config.options == get_method("dcgan").options(draw_size=stated["draw_size"])
+    assert config.options == get_method("dcgan").options(draw_size=stated["draw_size"], clusters=stated["clusters"])
 
 
 def test_arguments_override_the_recipe():
