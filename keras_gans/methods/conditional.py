@@ -184,9 +184,29 @@ class ACGAN(ConditionalGAN):
         return self.class_weight * loss, {name: loss}
 
 
+def conditional_networks(options, image_shape, num_classes, build_discriminator, **discriminator_args):
+    """(generator, discriminator) for `num_classes` labels: the conditional generator and
+    `build_discriminator`, normalised as its constraints allow (`gan.discriminator_normalization`)."""
+    generator = networks.build_conditional_generator(
+        image_shape,
+        num_classes,
+        latent_dim=options.latent_dim,
+        filters=options.g_filters,
+        draw_size=options.draw_size,
+    )
+    discriminator = build_discriminator(
+        image_shape,
+        num_classes,
+        filters=options.d_filters,
+        normalization=discriminator_normalization(options),
+        minibatch_std_group=options.minibatch_std,
+        **discriminator_args,
+    )
+    return generator, discriminator
+
+
 def build(model_class, build_discriminator):
-    """A builder for `registry.register`: the conditional generator and `build_discriminator`,
-    normalised as its constraints allow (`gan.discriminator_normalization`)."""
+    """A builder for `registry.register`: `conditional_networks`, then `model_class`."""
 
     def build_model(options, image_shape, num_classes=None, seed=None):
         if not num_classes:
@@ -194,21 +214,8 @@ def build(model_class, build_discriminator):
                 f"{model_class.__name__} needs labelled data; use a labelled dataset such as mnist or a folder "
                 "with one sub-folder per class (from Python: keras_gans.build(..., num_classes=N))"
             )
-        generator = networks.build_conditional_generator(
-            image_shape,
-            num_classes,
-            latent_dim=options.latent_dim,
-            filters=options.g_filters,
-            draw_size=options.draw_size,
-        )
-        discriminator = build_discriminator(
-            image_shape,
-            num_classes,
-            filters=options.d_filters,
-            normalization=discriminator_normalization(options),
-            minibatch_std_group=options.minibatch_std,
-        )
-        return model_class(generator, discriminator, num_classes, seed=seed, **training_options(options))
+        pair = conditional_networks(options, image_shape, num_classes, build_discriminator)
+        return model_class(*pair, num_classes, seed=seed, **training_options(options))
 
     return build_model
 

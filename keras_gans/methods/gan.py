@@ -470,9 +470,14 @@ def build_networks(options, image_shape):
         filters=options.d_filters,
         normalization=discriminator_normalization(options),
         minibatch_std_group=options.minibatch_std,
-        name="critic" if options.adversarial_loss == "wasserstein" else "discriminator",
+        name=discriminator_name(options),
     )
     return generator, discriminator
+
+
+def discriminator_name(options):
+    """What the loss makes of D: a critic of scores under the Wasserstein loss."""
+    return "critic" if options.adversarial_loss == "wasserstein" else "discriminator"
 
 
 def build(model_class):

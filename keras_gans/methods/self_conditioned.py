@@ -25,8 +25,8 @@ from keras_gans.data.core import DataError
 from keras_gans.errors import UsageError
 from keras_gans.export import finite_noise, images_to_uint8
 from keras_gans.methods.base import training_options
-from keras_gans.methods.conditional import ConditionalGAN
-from keras_gans.methods.gan import GANOptions, discriminator_normalization
+from keras_gans.methods.conditional import ConditionalGAN, conditional_networks
+from keras_gans.methods.gan import GANOptions, discriminator_name
 
 
 def kmeans(points, k, seed=0, iterations=100):
@@ -153,19 +153,7 @@ def build(options, image_shape, seed=None):
     """The conditional DCGAN networks for `options.clusters` labels, as `SelfConditionedGAN`."""
     if options.generator != "dcgan":
         raise UsageError("clusters needs the dcgan networks (a conditional G); set generator: dcgan or clusters: 0")
-    generator = networks.build_conditional_generator(
-        image_shape,
-        options.clusters,
-        latent_dim=options.latent_dim,
-        filters=options.g_filters,
-        draw_size=options.draw_size,
+    pair = conditional_networks(
+        options, image_shape, options.clusters, networks.build_conditional_critic, name=discriminator_name(options)
     )
-    discriminator = networks.build_conditional_critic(
-        image_shape,
-        options.clusters,
-        filters=options.d_filters,
-        normalization=discriminator_normalization(options),
-        minibatch_std_group=options.minibatch_std,
-        name="critic" if options.adversarial_loss == "wasserstein" else "discriminator",
-    )
-    return SelfConditionedGAN(generator, discriminator, options.clusters, seed=seed, **training_options(options))
+    return SelfConditionedGAN(*pair, options.clusters, seed=seed, **training_options(options))
