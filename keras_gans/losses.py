@@ -102,6 +102,19 @@ def r1_penalty(discriminator, real):
     return ops.mean(ops.sum(ops.square(grads), axis=tuple(range(1, len(grads.shape)))))
 
 
+def mode_seeking_loss(images, z, epsilon=1e-5):
+    """Mao et al.'s (2019) mode-seeking term for pairs of rows (0 and 1, 2 and 3, ...): the mean
+    over pairs of 1 / (mean |image difference| / mean |z difference|). Small when different
+    noise draws different images; large when G ignores its noise. Per pair rather than per
+    batch, so it is a mean over samples like every loss here and splits over replicas."""
+    images, z = ops.cast(images, "float32"), ops.cast(z, "float32")
+    pairs = (ops.shape(images)[0] // 2) * 2
+    image_gaps = ops.abs(images[0:pairs:2] - images[1:pairs:2])
+    z_gaps = ops.abs(z[0:pairs:2] - z[1:pairs:2])
+    ratios = ops.mean(ops.reshape(image_gaps, (pairs // 2, -1)), axis=1) / ops.mean(z_gaps, axis=1)
+    return ops.mean(1.0 / (ratios + epsilon))
+
+
 def mean_absolute_error(a, b):
     """L1 distance, the cycle-consistency and identity term of CycleGAN."""
     return ops.mean(ops.abs(ops.cast(a, "float32") - ops.cast(b, "float32")))

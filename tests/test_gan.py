@@ -73,6 +73,29 @@ def test_each_update_touches_only_its_own_network():
     assert_updates_keep_to_their_networks(small_gan, batch())
 
 
+def mean_pair_gap(gan, n=64):
+    images = gan.generator(gan.latent_noise(n, seed=5), training=False)
+    return float(keras.ops.mean(keras.ops.abs(images[0::2] - images[1::2])))
+
+
+def test_the_mode_seeking_term_is_weighted_into_gs_loss_and_spreads_its_images():
+    """With D frozen, G trained on mode seeking alone would spread its images; weighted 0, 1
+    and 3 from one start and one noise, g_loss grows by the weight times the reported term."""
+    logs, gaps = {}, {}
+    for weight in (0.0, 1.0, 3.0):
+        keras.utils.set_random_seed(4)
+        gan = small_gan(ema_decay=0.0, mode_seeking=weight)
+        gan.compile(g_optimizer=keras.optimizers.Adam(1e-2), d_optimizer=keras.optimizers.SGD(0.0))
+        logs[weight] = gan.train_on_batch(batch(), return_dict=True)
+        for seed in range(30):
+            gan.train_on_batch(batch(seed=seed))
+        gaps[weight] = mean_pair_gap(gan)
+    assert "mode_seeking" not in logs[0.0] and logs[1.0]["mode_seeking"] > 0
+    assert logs[3.0]["g_loss"] - logs[1.0]["g_loss"] == pytest.approx(2 * logs[1.0]["mode_seeking"], rel=1e-4)
+    assert logs[1.0]["g_loss"] - logs[0.0]["g_loss"] == pytest.approx(logs[1.0]["mode_seeking"], rel=1e-4)
+    assert gaps[3.0] > 1.3 * gaps[0.0], gaps  # measured: 0.19 against 0.12
+
+
 def test_players_name_each_network_its_optimizer_and_its_side():
     gan = keras_gans.build("dcgan", SHAPE, g_filters=8, d_filters=8, latent_dim=8, g_lr=1e-3, d_lr=3e-4)
     assert gan.players == {

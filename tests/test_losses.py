@@ -109,6 +109,18 @@ def test_gradient_penalty_has_finite_gradient_at_zero_gradient():
     assert np.isfinite(grad.numpy())
 
 
+def test_mode_seeking_is_the_mean_over_pairs_of_noise_gap_over_image_gap():
+    """Pair 1: images 0.5 apart per pixel for z 1 apart (ratio 0.5, term 2); pair 2: 0.2 for 2
+    (ratio 0.1, term 10). A fifth row has no partner and is left out."""
+    images = np.zeros((5, 2, 2, 1), "float32")
+    images[1], images[3], images[4] = 0.5, -0.2, 9.0
+    z = np.zeros((5, 3), "float32")
+    z[1], z[3], z[4] = 1.0, 2.0, 9.0
+    assert _np(losses.mode_seeking_loss(images, z)) == pytest.approx((2 + 10) / 2, rel=1e-4)
+    alike = np.zeros((2, 2, 2, 1), "float32")
+    assert _np(losses.mode_seeking_loss(alike, z[:2])) == pytest.approx(1e5, rel=1e-4)  # 1 / epsilon
+
+
 def test_mean_absolute_error():
     assert _np(losses.mean_absolute_error(np.array([1.0, -1.0]), np.array([0.0, 1.0]))) == 1.5
 

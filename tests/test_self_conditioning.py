@@ -1,7 +1,8 @@
 """Self-conditioning (`clusters`): k-means finds the data's groups, real images take their nearest
 centre, the noise draws each cluster in its share of the data, and the clusters live in the
 model's state: checkpointed, resumed without clustering again, served by an unconditional
-SavedModel. Each update keeps to its network, and mirrored and compiled steps equal the plain one."""
+SavedModel. Each update keeps to its network, and mirrored and compiled steps equal the plain one,
+with the mode-seeking term on, whose pairs of fakes share a label."""
 
 import keras
 import numpy as np
@@ -94,7 +95,21 @@ def test_fit_clusters_its_data_once_and_refuses_a_stream_it_cannot_read_whole():
 
 
 def test_each_update_touches_only_its_own_network():
-    assert_updates_keep_to_their_networks(lambda: clustered(small_gan()), random_images(8, SHAPE, 3))
+    assert_updates_keep_to_their_networks(lambda: clustered(small_gan(mode_seeking=1.0)), random_images(8, SHAPE, 3))
+
+
+def test_with_mode_seeking_the_generators_pairs_of_fakes_share_a_label():
+    """Mao et al. compare two noises' images of one label: G's labels are the real batch's
+    even rows, each twice."""
+    gan = clustered(small_gan(mode_seeking=1.0))
+    gan.compile(run_eagerly=True)
+    drawn = []
+    draw_for = gan.generator_inputs
+    gan.generator_inputs = lambda z, labels: drawn.append(np.asarray(labels)) or draw_for(z, labels)
+    gan.train_on_batch(random_images(8, SHAPE, 4))
+    real_labels, generator_labels = drawn  # D's update, then G's
+    assert len(set(real_labels[::2])) > 1
+    np.testing.assert_array_equal(generator_labels, np.repeat(real_labels[::2], 2))
 
 
 class FixedNoiseSelfConditioned(FixedNoise, SelfConditionedGAN):
@@ -103,7 +118,7 @@ class FixedNoiseSelfConditioned(FixedNoise, SelfConditionedGAN):
 
 def test_jitted_steps_agree_with_eager_steps():
     def make():
-        gan = small_gan()
+        gan = small_gan(mode_seeking=1.0)
         fixed = FixedNoiseSelfConditioned.from_config(gan.get_config())
         fixed.set_weights(gan.get_weights())
         return clustered(fixed)
@@ -121,7 +136,7 @@ def test_jitted_steps_agree_with_eager_steps():
 
 def test_mirrored_step_equals_single_device_step(two_replicas):
     single, mirrored, logs = fit_single_and_mirrored(
-        lambda: clustered(small_gan(ema_decay=0.99)),
+        lambda: clustered(small_gan(ema_decay=0.99, mode_seeking=1.0)),
         two_replicas,
         lambda gan: gan.compile(g_optimizer=sgd(0.01), d_optimizer=sgd(0.01)),
         tf.data.Dataset.from_tensor_slices(random_images(16, SHAPE, 2)).batch(16),

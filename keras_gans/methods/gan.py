@@ -138,6 +138,13 @@ class GANOptions(OptimizerOptions):
         minimum=0,
         stage="build",
     )
+    mode_seeking: float = option(
+        0.0,
+        "weight of the mode-seeking term: G pays 1 / (how far apart two noises' images lie per unit "
+        "of noise distance), in pairs of the same label (0: off)",
+        "Mao et al. 2019 (docs/coverage.md)",
+        minimum=0,
+    )
     clusters: int = option(
         0,
         "self-conditioning: G(z, c) and D(x, c) for c the k-means cluster of the real images, drawn "
@@ -231,6 +238,7 @@ class GAN(NoiseToImage, AdversarialModel):
         self.spectral_norm = bool(options["spectral_norm"])
         self.r1_gamma = float(options["r1_gamma"])
         self.diff_augment = str(options["diff_augment"] or "")
+        self.mode_seeking = float(options["mode_seeking"])
         for key in ("d_steps", "g_steps"):
             if getattr(self, key) < 1:
                 raise UsageError(f"{key} must be at least 1, got {getattr(self, key)}; 1 is Goodfellow et al.'s step")
@@ -265,6 +273,8 @@ class GAN(NoiseToImage, AdversarialModel):
         names = ("d_loss", "g_loss", "d_real", "d_fake")
         if options["adversarial_loss"] == "wasserstein":
             names += ("wasserstein",)
+        if options["mode_seeking"]:
+            names += ("mode_seeking",)
         return names + tuple(c.name for c in cls.make_constraints(options) if c.name)
 
     @classmethod
@@ -389,10 +399,15 @@ class GAN(NoiseToImage, AdversarialModel):
         return {"d_loss": loss, **terms}
 
     def generator_update(self, batch_size, labels):
+        if self.mode_seeking and labels is not None:  # pairs of rows 2i, 2i + 1 share a label
+            labels = ops.repeat(labels[::2], 2, axis=0)[:batch_size]
         with tf.GradientTape() as tape:
             z = self.sample_latent(batch_size)
             fake = self.generator(self.generator_inputs(z, labels), training=True)
             loss, terms = self.generator_loss(fake, labels)
+            if self.mode_seeking:
+                terms["mode_seeking"] = losses.mode_seeking_loss(fake, z)
+                loss = loss + self.mode_seeking * terms["mode_seeking"]
             scaled = self.scale_loss(loss, self.g_optimizer)
         self.apply_gradients(tape, scaled, self.g_optimizer, self.generator)
         self.update_ema()
