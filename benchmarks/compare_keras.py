@@ -140,6 +140,9 @@ def forward_flops_by_layer(model):
     layer's input and output shapes (the analytic count that checks the traced one)."""
     total = 0
     for layer in model.layers:
+        if isinstance(layer, keras.Model):  # a conditional generator's body
+            total += forward_flops_by_layer(layer)
+            continue
         if not isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose, layers.Dense)):
             continue
         kernel = int(np.prod(layer.kernel.shape))  # k x k x in x out, or in x out
@@ -404,6 +407,7 @@ def ours_model(workload, settings, data):
         dataset = real_data(workload, d_steps)
     else:
         dataset = synthetic((batch * d_steps, size, size, channels), 2 if kind == "cyclegan" else 1)
+    model.before_training(dataset.take(-(-64 // (batch * d_steps))))  # a self-conditioned recipe clusters 64 images
     return model, dataset, batch * d_steps
 
 
@@ -547,9 +551,9 @@ class FitRunner:
         """{network: (traced forward FLOPs per image, per-layer analytic count per image)}."""
         counts = {}
         for network in generator_and_discriminator(self.model):
-            spec = tf.TensorSpec((1, *network.inputs[0].shape[1:]), tf.float32)
+            specs = [tf.TensorSpec((1, *x.shape[1:]), x.dtype) for x in network.inputs]  # (z, label) when conditional
             counts[network.name] = (
-                counted_flops(lambda x: network(x, training=False), spec),
+                counted_flops(lambda *x: network(list(x) if len(x) > 1 else x[0], training=False), *specs),
                 forward_flops_by_layer(network),
             )
         return counts

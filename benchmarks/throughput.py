@@ -45,6 +45,7 @@ def measure(args):
     data = load_data(config)
     model = build_model(config, data)
     images_per_step = config.batch_size * get_method(config.method).model.batches_per_step(config.options)
+    model.before_training(data.dataset)  # a self-conditioned recipe clusters the images once, as fit would
     dataset = data.dataset.repeat()
     # shuffle=False: the tf.data pipeline shuffles, as in `train`.
     model.fit(dataset, epochs=1, steps_per_epoch=args.warmup, shuffle=False, verbose=0)
