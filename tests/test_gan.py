@@ -79,8 +79,8 @@ def mean_pair_gap(gan, n=64):
 
 
 def test_the_mode_seeking_term_is_weighted_into_gs_loss_and_spreads_its_images():
-    """With D frozen, G trained on mode seeking alone would spread its images; weighted 0, 1
-    and 3 from one start and one noise, g_loss grows by the weight times the reported term."""
+    """Weighted 0, 1 and 3 from one start and one noise, g_loss grows by the weight times the
+    reported term; and with D frozen, 30 steps at weight 3 leave G's pairs further apart."""
     logs, gaps = {}, {}
     for weight in (0.0, 1.0, 3.0):
         keras.utils.set_random_seed(4)
