@@ -63,13 +63,14 @@ def run_torch(epochs, seed):
     # TensorFlow only now: torch's optimizers load triton's native library on first use, which
     # crashes the process (SIGSEGV, torch 2.14) once TensorFlow's is loaded.
     from keras_gans.data import load_dataset
-    from keras_gans.metrics import JUDGES, classifier_scores, real_images, reference_classifier
+    from keras_gans.metrics import JUDGES, classifier_scores, label_mix, real_images, reference_classifier
 
     train = load_dataset("mnist", 28, batch_size=60_000, channels=1, shuffle=False)
     images = torch.from_numpy(next(iter(train.dataset)).numpy()).permute(0, 3, 1, 2).contiguous()
     batch = 128
     wall = time.monotonic() - started
-    real_test, _ = real_images("mnist", 28, 1, n=SAMPLES)
+    real_test, test_labels = real_images("mnist", 28, 1, n=SAMPLES)
+    mix = label_mix("mnist")  # read as evaluate reads ours
     for epoch in range(1, epochs + 1):
         started = time.monotonic()
         for indices in torch.randperm(len(images)).split(batch):
@@ -92,9 +93,9 @@ def run_torch(epochs, seed):
             with torch.no_grad():
                 samples = sampler(noise).permute(0, 2, 3, 1).numpy()
             samples = (np.round((samples + 1) * 127.5).clip(0, 255) / 127.5 - 1).astype("float32")
+            judges = [reference_classifier("mnist", 28, 1, judge=judge) for judge in JUDGES]
             judged = [
-                classifier_scores(reference_classifier("mnist", 28, 1, judge=judge), samples, real_test)
-                for judge in JUDGES
+                classifier_scores(judge, samples, real_test, real_labels=test_labels, label_mix=mix) for judge in judges
             ]
             report(f"{epoch}, BatchNorm on {mode} statistics", wall, judged)
         generator.train()

@@ -13,7 +13,12 @@ import tensorflow as tf
 import keras_gans
 from keras_gans.metrics import ClassifierScores, disagreement, total_variation
 from keras_gans.metrics import reference as judges
-from keras_gans.metrics.classifier import chance_total_variation
+from keras_gans.metrics.classifier import (
+    chance_reading_total_variation,
+    chance_total_variation,
+    classifier_scores,
+    expected_reading,
+)
 
 SIZE = 8  # the digits' own size, the quickest to train judges at
 
@@ -41,11 +46,11 @@ def test_scores_show_the_class_mix_beside_the_shares():
     assert str(scores) == (
         "confident 90.0%, classes with >=5%: 3/3, class-mix TV 0.10 (0.02 by chance), Frechet distance 1.50"
     )
-    assert scores.class_mix() == "per class: 0 50.0%, 1 30.0%, 2 20.0% (real images: 20.0% to 40.0%)"
+    assert scores.class_mix() == "per class: 0 50.0%, 1 30.0%, 2 20.0% (real data: 20.0% to 40.0%)"
     assert str(ClassifierScores(0.9, np.array([0.5, 0.5]), None)) == "confident 90.0%, classes with >=5%: 2/2"
     scores.real_confident, scores.real_accuracy = 0.97, 0.985  # what the judge makes of the real images
     assert str(scores).startswith("confident 90.0% (real images: 97.0%), classes with >=5%: 3/3, ")
-    assert scores.class_mix().endswith("(real images: 20.0% to 40.0%; 98.5% of them read right)")
+    assert scores.class_mix().endswith("(real data: 20.0% to 40.0%; 98.5% of real test images read right)")
 
 
 def test_chance_total_variation_is_the_normal_approximation():
@@ -54,6 +59,47 @@ def test_chance_total_variation_is_the_normal_approximation():
     ten of them halved make 0.069."""
     assert chance_total_variation(np.full(10, 0.1), 2000, 359) == pytest.approx(0.069, abs=0.003)
     assert chance_total_variation(np.full(10, 0.1), 100_000, 100_000) < 0.01
+
+
+def test_the_expected_reading_is_the_label_mix_through_the_confusion():
+    """Class 0 is read as 1 a quarter of the time, class 2 as 0 half the time; a class with no
+    held-out image is taken to be read right."""
+    labels, predictions = [0, 0, 0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1, 2, 0]
+    reading = expected_reading([0.5, 0.3, 0.2], labels, predictions)
+    assert reading == pytest.approx([0.5 * 0.75 + 0.2 * 0.5, 0.5 * 0.25 + 0.3, 0.2 * 0.5])
+    assert expected_reading([0.5, 0.5], [0, 0], [0, 1]) == pytest.approx([0.25, 0.75])
+
+
+def test_chance_against_the_expected_reading_is_the_samples_noise_alone():
+    """A judge that reads the 359 held-out digits right: the reading has no noise of its own, so
+    chance is 2,000 samples' alone, sd sqrt(0.09 / 2000) = 0.0067 a class, 0.027 for ten: what
+    made the quick start's goal of 0.05 measurable, where against the held-out reading it is 0.069.
+    A judge that slips adds the noise of its estimated slips."""
+    labels = np.arange(359) % 10
+    perfect = chance_reading_total_variation(np.full(10, 0.1), labels, labels, 2000)
+    assert perfect == pytest.approx(0.027, abs=0.002)
+    slips = np.random.default_rng(0).random(len(labels)) < 0.1  # about 10% of each class read as the next
+    slipping = np.where(slips, (labels + 1) % 10, labels)
+    assert perfect < chance_reading_total_variation(np.full(10, 0.1), labels, slipping, 2000) < 0.05
+
+
+def test_the_class_mix_is_compared_with_the_expected_reading_given_the_label_mix():
+    """An identity 'classifier' over three classes: the held-out images are read right but for
+    one 2 read as 0, and the data holds 60% zeros; the samples' mix is compared with the mix
+    through that confusion, not with the held-out images' own mix."""
+    inputs = keras.Input((3,))
+    features = keras.layers.Identity(name="features")(inputs)
+    classifier = keras.Model(inputs, keras.layers.Identity()(features))
+    one_hot = np.eye(3, dtype="float32")
+    real_labels = np.array([0, 1, 2, 2])
+    real = one_hot[[0, 1, 2, 0]] * 10  # the second 2 is read as 0
+    samples = one_hot[[0, 0, 1, 2]] * 10
+    scores = classifier_scores(classifier, samples, real, real_labels=real_labels, label_mix=[0.6, 0.2, 0.2])
+    assert scores.real_shares == pytest.approx([0.7, 0.2, 0.1])
+    assert scores.class_mix_tv == pytest.approx(0.2)  # samples 50 / 25 / 25
+    assert scores.real_accuracy == 0.75 and scores.chance_tv > 0
+    held_out = classifier_scores(classifier, samples, real, real_labels=real_labels)
+    assert held_out.real_shares == pytest.approx([0.5, 0.25, 0.25]) and held_out.class_mix_tv == 0
 
 
 def hand_made(confident, shares, tv):
@@ -160,7 +206,7 @@ def test_evaluate_prints_a_block_per_judge_and_says_when_they_disagree(one_epoch
         and lines[0] == f"200 samples of {tmp_path / 'generator'}, read by two reference classifiers of digits:"
     )
     assert lines[1].startswith("judge 1 (small CNN): confident ") and "class-mix TV" in lines[1]
-    assert lines[2].startswith("  per class: 0 ") and "(real images: " in lines[2]
+    assert lines[2].startswith("  per class: 0 ") and "(real data: " in lines[2]
     assert lines[3].startswith(f"judge 2 ({judges.JUDGES['deep']}): confident ") and "class-mix TV" in lines[3]
     assert lines[4].startswith("  per class: 0 ")
     assert lines[5].startswith("the judges disagree (") and "confident: judge 1 " in lines[5] and len(lines) == 6
@@ -171,4 +217,7 @@ def test_evaluate_prints_a_block_per_judge_and_says_when_they_disagree(one_epoch
         logits = judges.reference_classifier("digits", SIZE, 1, judge=judge).predict(images, verbose=0)
         confident = np.mean(keras.ops.convert_to_numpy(keras.ops.softmax(logits)).max(1) >= 0.9)
         assert f"% (real images: {confident:.1%}), classes with >=5%" in lines[line]
-        assert lines[line + 1].endswith(f"; {np.mean(logits.argmax(1) == labels):.1%} of them read right)")
+        assert lines[line + 1].endswith(f"; {np.mean(logits.argmax(1) == labels):.1%} of real test images read right)")
+        # The samples' mix is compared with the train split's label mix through the judge's slips.
+        reading = expected_reading(judges.label_mix("digits"), labels, logits.argmax(1))
+        assert f"(real data: {reading.min():.1%} to {reading.max():.1%}; " in lines[line + 1]

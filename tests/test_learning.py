@@ -38,13 +38,15 @@ def test_the_quick_start_draws_every_digit_for_both_judges(tmp_path):
     """`python train.py` whole, in its own process (the README's run: this process's two logical
     CPUs would change its float sums), read as `evaluate` reads it: 2,000 samples through the
     SavedModel, both judges. Each reads 85% or more of the samples with confidence, every digit
-    in at least 5% of them and a class mix within 0.12 of the real one (total variation; chance
-    alone gives 0.07). The README's run reads 96.4% / 96.0% and 0.07 / 0.08 by the command line's
-    judges; the recipe before it took clusters failed this (78.5% / 63.7% confident, TV 0.11 /
-    0.10), as did stopping it after 5 epochs (judge 1: twos 1.9%, TV 0.26)."""
+    in at least 5% of them and a class mix within 0.05 of the real data's (total variation, issue
+    16's goal; chance alone gives 0.03). The README's run reads 96.4% / 96.0% and 0.03 / 0.04 by
+    the command line's judges; the recipe before it took clusters failed this (78.5% / 63.7%
+    confident, TV 0.11 / 0.10 against the held-out digits' own reading, 0.07 by chance), as did
+    stopping it after 5 epochs (judge 1: twos 1.9%, TV 0.26)."""
     run = tmp_path / "quick-start"
     subprocess.run([sys.executable, str(ROOT / "train.py"), "--output", str(run)], check=True)
     for judge, scores in evaluation.score_samples_by_judge(run, "digits", 2000, seed=0).items():
         assert scores.confident >= 0.85, (judge, scores)
         assert scores.class_shares.min() >= 0.05, (judge, scores.class_mix())
-        assert scores.class_mix_tv <= 0.12, (judge, scores)
+        print(judge, scores)
+        assert scores.class_mix_tv <= 0.05, (judge, scores)

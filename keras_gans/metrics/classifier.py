@@ -46,12 +46,40 @@ def total_variation(histogram_a, histogram_b):
 
 def chance_total_variation(shares, count_a, count_b, draws=1000):
     """The total variation expected between `count_a` and `count_b` images drawn from one class mix
-    `shares`: what a generator with the real class mix would score by chance (0.07 for 2,000
-    samples against the 359 held-out digits, 0.04 against 2,000 MNIST test images)."""
+    `shares`: what a generator with the real class mix would score by chance against a judge's
+    reading of `count_b` real images (0.07 for 2,000 samples against the 359 held-out digits)."""
     rng = np.random.default_rng(0)
     a = rng.multinomial(count_a, shares, size=draws) / count_a
     b = rng.multinomial(count_b, shares, size=draws) / count_b
     return float(np.mean(0.5 * np.abs(a - b).sum(1)))
+
+
+def expected_reading(label_mix, labels, predictions):
+    """The class mix a judge reads in real data whose classes come in `label_mix`: the label mix
+    through the judge's confusion on held-out images (their `labels`, its `predictions`). It
+    estimates what reading real images would, with the noise of a few hundred images gone: the
+    judge's slips are estimated from them, the mix comes from every training label."""
+    num_classes = len(label_mix)
+    confusion = np.zeros((num_classes, num_classes))
+    np.add.at(confusion, (np.asarray(labels), np.asarray(predictions)), 1)
+    seen = confusion.sum(1, keepdims=True)
+    confusion = np.where(seen > 0, confusion / np.maximum(seen, 1), np.eye(num_classes))  # unseen: read right
+    return np.asarray(label_mix, "float64") @ confusion
+
+
+def chance_reading_total_variation(label_mix, labels, predictions, count, draws=1000):
+    """The total variation expected by chance between `count` samples with the real class mix and
+    expected_reading: the samples' multinomial noise, and the confusion's, from resampling the
+    held-out images (0.03 for 2,000 samples on the digits and on MNIST)."""
+    rng = np.random.default_rng(0)
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    reading = expected_reading(label_mix, labels, predictions)
+    total = 0.0
+    for _ in range(draws):
+        resampled = rng.integers(0, len(labels), len(labels))
+        samples = rng.multinomial(count, reading) / count
+        total += total_variation(samples, expected_reading(label_mix, labels[resampled], predictions[resampled]))
+    return total / draws
 
 
 @dataclasses.dataclass
@@ -59,7 +87,7 @@ class ClassifierScores:
     confident: float  # share of samples whose top softmax is >= the threshold
     class_shares: np.ndarray  # share of samples predicted as each class
     frechet: float | None  # feature-space Frechet distance to the real images, if given
-    real_shares: np.ndarray | None = None  # share of the real images predicted as each class, if given
+    real_shares: np.ndarray | None = None  # the class mix the classifier reads in real data, if given
     chance_tv: float | None = None  # class_mix_tv expected by chance alone for a perfect class mix
     real_confident: float | None = None  # the same share of the real images: what a perfect generator scores
     real_accuracy: float | None = None  # the share of the real images read as their label, if labels are given
@@ -71,8 +99,8 @@ class ClassifierScores:
 
     @property
     def class_mix_tv(self):
-        """Total variation between the samples' and the real images' class mix, as the same
-        classifier reads them (None without real images)."""
+        """Total variation between the class mix the classifier reads in the samples and in real
+        data (None without real images)."""
         return None if self.real_shares is None else total_variation(self.class_shares, self.real_shares)
 
     def class_mix(self):
@@ -80,8 +108,10 @@ class ClassifierScores:
         text = "per class: " + ", ".join(f"{k} {share:.1%}" for k, share in enumerate(self.class_shares))
         if self.real_shares is None:
             return text
-        text += f" (real images: {self.real_shares.min():.1%} to {self.real_shares.max():.1%}"
-        return text + (f"; {self.real_accuracy:.1%} of them read right)" if self.real_accuracy is not None else ")")
+        text += f" (real data: {self.real_shares.min():.1%} to {self.real_shares.max():.1%}"
+        if self.real_accuracy is None:
+            return text + ")"
+        return text + f"; {self.real_accuracy:.1%} of real test images read right)"
 
     def __str__(self):
         text = f"confident {self.confident:.1%}"
@@ -122,9 +152,13 @@ def feature_model(classifier, layer=-2):
     return keras.Model(classifier.inputs, [classifier.outputs[0], features])
 
 
-def classifier_scores(classifier, images, real_images=None, threshold=0.9, layer=-2, batch_size=500, real_labels=None):
+def classifier_scores(
+    classifier, images, real_images=None, threshold=0.9, layer=-2, batch_size=500, real_labels=None, label_mix=None
+):
     """Scores `images` (in the classifier's input range) with a classifier that outputs logits;
-    beside real images (and their labels), also what the classifier makes of those."""
+    beside real images (and their labels), also what the classifier makes of those. Given the
+    labels and the class mix of the data the generator learned (`label_mix`), the samples' class
+    mix is compared with expected_reading, else with the classifier's reading of the real images."""
 
     def confident(logits):
         return float(np.mean(keras.ops.convert_to_numpy(keras.ops.softmax(logits)).max(1) >= threshold))
@@ -135,11 +169,16 @@ def classifier_scores(classifier, images, real_images=None, threshold=0.9, layer
     if real_images is not None:
         real_logits, real_features = model.predict(real_images, batch_size=batch_size, verbose=0)
         scores.frechet = frechet_distance(real_features.astype("float64"), features.astype("float64"))
-        scores.real_shares = _shares(real_logits)
-        scores.chance_tv = chance_total_variation(scores.real_shares, len(images), len(real_images))
         scores.real_confident = confident(real_logits)
         if real_labels is not None:
             scores.real_accuracy = float(np.mean(real_logits.argmax(1) == np.asarray(real_labels)))
+        if real_labels is not None and label_mix is not None:
+            predictions = real_logits.argmax(1)
+            scores.real_shares = expected_reading(label_mix, real_labels, predictions)
+            scores.chance_tv = chance_reading_total_variation(label_mix, real_labels, predictions, len(images))
+        else:
+            scores.real_shares = _shares(real_logits)
+            scores.chance_tv = chance_total_variation(scores.real_shares, len(images), len(real_images))
     return scores
 
 

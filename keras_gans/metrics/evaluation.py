@@ -28,7 +28,7 @@ from keras_gans.export import (
     uint8_to_images,
 )
 from keras_gans.metrics.classifier import classifier_scores
-from keras_gans.metrics.reference import JUDGES, real_images, reference_classifier
+from keras_gans.metrics.reference import JUDGES, label_mix, real_images, reference_classifier
 
 
 @dataclasses.dataclass
@@ -94,9 +94,10 @@ def score_samples_by_judge(path, data, n=2000, seed=0, judges=tuple(JUDGES)):
     samples = uint8_to_images(sample_saved_model(path, n, seed=seed))
     size, channels = samples.shape[1], samples.shape[-1]
     real, labels = real_images(data, size, channels, n=n)
+    mix = label_mix(data)
     return {
         judge: classifier_scores(
-            reference_classifier(data, size, channels, judge=judge), samples, real, real_labels=labels
+            reference_classifier(data, size, channels, judge=judge), samples, real, real_labels=labels, label_mix=mix
         )
         for judge in judges
     }

@@ -184,6 +184,15 @@ def _train_split(data, image_size, channels, judge):
     )
 
 
+def label_mix(data):
+    """The share of each class in `data`'s train split, the mix a generator learns."""
+    source = load_dataset(data, batch_size=1, with_labels=True, split="train", shuffle=False)
+    counts = np.zeros(source.num_classes, "int64")
+    for _, labels in source.dataset.unbatch().batch(10_000):  # batches of one never drop a remainder
+        counts += np.bincount(labels.numpy(), minlength=len(counts))
+    return counts / counts.sum()
+
+
 def real_images(data, image_size=None, channels=None, n=2000):
     """Up to `n` real images (and labels) from the test split, else the train split (for data
     without a test split)."""
