@@ -102,6 +102,18 @@ def test_the_class_mix_is_compared_with_the_expected_reading_given_the_label_mix
     assert held_out.real_shares == pytest.approx([0.5, 0.25, 0.25]) and held_out.class_mix_tv == 0
 
 
+def test_the_label_mix_is_counted_once_and_a_damaged_cache_counted_again(cache, monkeypatch):
+    """The embedded digits' train split: 1,438 images, 150 zeros among them."""
+    shares = judges.label_mix("digits")
+    assert shares.sum() == pytest.approx(1) and shares[0] * 1438 == pytest.approx(150)
+    (path,) = cache.iterdir()
+    assert path.name == "digits-label-mix.json"
+    path.write_text("[0.1, 0.")  # a write cut short
+    assert judges.label_mix("digits") == pytest.approx(shares)
+    monkeypatch.setattr(judges, "load_dataset", None)  # from the cache now, without reading the data
+    assert judges.label_mix("digits") == pytest.approx(shares)
+
+
 def hand_made(confident, shares, tv):
     """Scores whose class-mix TV is `tv` against ten equal real classes."""
     shares = np.asarray(shares, "float64")

@@ -185,12 +185,23 @@ def _train_split(data, image_size, channels, judge):
 
 
 def label_mix(data):
-    """The share of each class in `data`'s train split, the mix a generator learns."""
+    """The share of each class in `data`'s train split, the mix a generator learns; counted once
+    and cached beside the judges (reading MNIST's 60,000 labels decodes every image, seconds a time)."""
+    path = cache_dir() / f"{data.replace('/', '_').replace(':', '_')}-label-mix.json"
+    try:
+        return np.asarray(json.loads(path.read_text()), "float64")
+    except (OSError, ValueError):  # missing or damaged: counted again
+        pass
     source = load_dataset(data, batch_size=1, with_labels=True, split="train", shuffle=False)
     counts = np.zeros(source.num_classes, "int64")
     for _, labels in source.dataset.unbatch().batch(10_000):  # batches of one never drop a remainder
         counts += np.bincount(labels.numpy(), minlength=len(counts))
-    return counts / counts.sum()
+    shares = counts / counts.sum()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(shares.tolist()))
+    os.replace(tmp, path)
+    return shares
 
 
 def real_images(data, image_size=None, channels=None, n=2000):
