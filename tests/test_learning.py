@@ -48,5 +48,4 @@ def test_the_quick_start_draws_every_digit_for_both_judges(tmp_path):
     for judge, scores in evaluation.score_samples_by_judge(run, "digits", 2000, seed=0).items():
         assert scores.confident >= 0.85, (judge, scores)
         assert scores.class_shares.min() >= 0.05, (judge, scores.class_mix())
-        print(judge, scores)
         assert scores.class_mix_tv <= 0.05, (judge, scores)

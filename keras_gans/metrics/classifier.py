@@ -57,11 +57,17 @@ def chance_total_variation(shares, count_a, count_b, draws=1000):
 def expected_reading(label_mix, labels, predictions):
     """The class mix a judge reads in real data whose classes come in `label_mix`: the label mix
     through the judge's confusion on held-out images (their `labels`, its `predictions`). It
-    estimates what reading real images would, with the noise of a few hundred images gone: the
-    judge's slips are estimated from them, the mix comes from every training label."""
+    estimates what reading real images would, without the noise of those few hundred images'
+    class counts: only the judge's slips are estimated from them (chance_reading_total_variation
+    counts that noise), the mix comes from every training label."""
     num_classes = len(label_mix)
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    for name, classes in (("labels", labels), ("predictions", predictions)):
+        if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
+            found = f"{classes.min()} to {classes.max()}"
+            raise ValueError(f"{name} must be classes 0 to {num_classes - 1}, as label_mix has; got {found}")
     confusion = np.zeros((num_classes, num_classes))
-    np.add.at(confusion, (np.asarray(labels), np.asarray(predictions)), 1)
+    np.add.at(confusion, (labels, predictions), 1)
     seen = confusion.sum(1, keepdims=True)
     confusion = np.where(seen > 0, confusion / np.maximum(seen, 1), np.eye(num_classes))  # unseen: read right
     return np.asarray(label_mix, "float64") @ confusion

@@ -189,8 +189,10 @@ def label_mix(data):
     and cached beside the judges (reading MNIST's 60,000 labels decodes every image, seconds a time)."""
     path = cache_dir() / f"{data.replace('/', '_').replace(':', '_')}-label-mix.json"
     try:
-        return np.asarray(json.loads(path.read_text()), "float64")
-    except (OSError, ValueError):  # missing or damaged: counted again
+        shares = np.asarray(json.loads(path.read_text()), "float64")
+        if shares.ndim == 1 and len(shares) and np.isclose(shares.sum(), 1):
+            return shares
+    except (OSError, ValueError, TypeError):  # missing or damaged: counted again
         pass
     source = load_dataset(data, batch_size=1, with_labels=True, split="train", shuffle=False)
     counts = np.zeros(source.num_classes, "int64")
@@ -198,7 +200,7 @@ def label_mix(data):
         counts += np.bincount(labels.numpy(), minlength=len(counts))
     shares = counts / counts.sum()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two processes counting at once each write their own
     tmp.write_text(json.dumps(shares.tolist()))
     os.replace(tmp, path)
     return shares
