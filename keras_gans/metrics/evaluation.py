@@ -90,7 +90,9 @@ def score_samples(path, data, n=2000, seed=0, judge="small"):
 
 
 def score_samples_by_judge(path, data, n=2000, seed=0, judges=tuple(JUDGES)):
-    """ClassifierScores of the same `n` samples and real test images by each judge, by its name."""
+    """ClassifierScores of the same `n` samples and real test images by each judge, by its name.
+    Data without a test split lends train images, which the judges have seen: their slips on
+    them, and so the expected reading's, are fewer than on unseen images."""
     samples = uint8_to_images(sample_saved_model(path, n, seed=seed))
     size, channels = samples.shape[1], samples.shape[-1]
     real, labels = real_images(data, size, channels, n=n)
