@@ -102,6 +102,8 @@ def test_the_class_mix_is_compared_with_the_expected_reading_given_the_label_mix
     assert scores.real_accuracy == 0.75 and scores.chance_tv > 0
     held_out = classifier_scores(classifier, samples, real, real_labels=real_labels)
     assert held_out.real_shares == pytest.approx([0.5, 0.25, 0.25]) and held_out.class_mix_tv == 0
+    with pytest.raises(ValueError, match="label_mix needs real images and their real_labels"):
+        classifier_scores(classifier, samples, real, label_mix=[0.6, 0.2, 0.2])  # not quietly the held-out reading
 
 
 def test_the_label_mix_is_counted_once_and_a_damaged_cache_counted_again(cache, monkeypatch):

@@ -169,6 +169,8 @@ def classifier_scores(
     def confident(logits):
         return float(np.mean(keras.ops.convert_to_numpy(keras.ops.softmax(logits)).max(1) >= threshold))
 
+    if label_mix is not None and (real_images is None or real_labels is None):
+        raise ValueError("label_mix needs real images and their real_labels: the judge's slips are read from them")
     model = feature_model(classifier, layer)
     logits, features = model.predict(images, batch_size=batch_size, verbose=0)
     scores = ClassifierScores(confident(logits), _shares(logits), None)
@@ -176,10 +178,10 @@ def classifier_scores(
         real_logits, real_features = model.predict(real_images, batch_size=batch_size, verbose=0)
         scores.frechet = frechet_distance(real_features.astype("float64"), features.astype("float64"))
         scores.real_confident = confident(real_logits)
+        predictions = real_logits.argmax(1)
         if real_labels is not None:
-            scores.real_accuracy = float(np.mean(real_logits.argmax(1) == np.asarray(real_labels)))
-        if real_labels is not None and label_mix is not None:
-            predictions = real_logits.argmax(1)
+            scores.real_accuracy = float(np.mean(predictions == np.asarray(real_labels)))
+        if label_mix is not None:
             scores.real_shares = expected_reading(label_mix, real_labels, predictions)
             scores.chance_tv = chance_reading_total_variation(label_mix, real_labels, predictions, len(images))
         else:

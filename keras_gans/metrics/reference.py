@@ -167,13 +167,18 @@ def cache_path(data, image_shape, num_classes, judge="small"):
     deep judge's name carries a hash of its network's config and DEEP_TRAINING, so a change to
     either trains a new one instead of loading a stale one."""
     size, _, depth = image_shape
-    stem = f"{data.replace('/', '_').replace(':', '_')}-{size}px-{depth}ch"
+    stem = f"{_file_name(data)}-{size}px-{depth}ch"
     if judge == "small":
         return cache_dir() / f"{stem}.keras"
     network = build_deep_classifier(image_shape, num_classes).get_config()
     recipe = {"network": network, "training": DEEP_TRAINING, "epochs": EPOCHS, "seed": SEED}
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:10]
     return cache_dir() / f"{stem}-deep-{key}.keras"
+
+
+def _file_name(data):
+    """`data` (a name, `tfds:NAME` or a folder's path) as a cache file's name."""
+    return data.replace("/", "_").replace(":", "_")
 
 
 def _train_split(data, image_size, channels, judge):
@@ -187,7 +192,7 @@ def _train_split(data, image_size, channels, judge):
 def label_mix(data):
     """The share of each class in `data`'s train split, the mix a generator learns; counted once
     and cached beside the judges (reading MNIST's 60,000 labels decodes every image, seconds a time)."""
-    path = cache_dir() / f"{data.replace('/', '_').replace(':', '_')}-label-mix.json"
+    path = cache_dir() / f"{_file_name(data)}-label-mix.json"
     try:
         shares = np.asarray(json.loads(path.read_text()), "float64")
         if shares.ndim == 1 and len(shares) and np.isclose(shares.sum(), 1):
