@@ -179,8 +179,9 @@ def test_plain_train_py_uses_the_digits_recipe():
     assert (config.method, config.data) == ("dcgan", "digits")
     stated = recipe_values("dcgan_digits")
     assert (config.epochs, config.batch_size) == (stated["epochs"], stated["batch_size"])
-    departures = {key: stated[key] for key in ("draw_size", "clusters", "mode_seeking")}
-    assert config.options == get_method("dcgan").options(**departures)
+    method = get_method("dcgan")
+    departures = {name: stated[name] for name in fields(method.options) if name in stated}
+    assert config.options == method.options(**departures)
 
 
 def test_arguments_override_the_recipe():
