@@ -66,11 +66,18 @@ def expected_reading(label_mix, labels, predictions):
         if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
             found = f"{classes.min()} to {classes.max()}"
             raise ValueError(f"{name} must be classes 0 to {num_classes - 1}, as label_mix has; got {found}")
+    return _reading(np.asarray(label_mix, "float64"), labels, predictions)
+
+
+def _reading(label_mix, labels, predictions):
+    """expected_reading for classes already checked: chance_reading_total_variation calls it a
+    thousand times on resamples of checked classes."""
+    num_classes = len(label_mix)
     confusion = np.zeros((num_classes, num_classes))
     np.add.at(confusion, (labels, predictions), 1)
     seen = confusion.sum(1, keepdims=True)
     confusion = np.where(seen > 0, confusion / np.maximum(seen, 1), np.eye(num_classes))  # unseen: read right
-    return np.asarray(label_mix, "float64") @ confusion
+    return label_mix @ confusion
 
 
 def chance_reading_total_variation(label_mix, labels, predictions, count, draws=1000):
@@ -80,11 +87,12 @@ def chance_reading_total_variation(label_mix, labels, predictions, count, draws=
     rng = np.random.default_rng(0)
     labels, predictions = np.asarray(labels), np.asarray(predictions)
     reading = expected_reading(label_mix, labels, predictions)
+    label_mix = np.asarray(label_mix, "float64")
     total = 0.0
     for _ in range(draws):
         resampled = rng.integers(0, len(labels), len(labels))
         samples = rng.multinomial(count, reading) / count
-        total += total_variation(samples, expected_reading(label_mix, labels[resampled], predictions[resampled]))
+        total += total_variation(samples, _reading(label_mix, labels[resampled], predictions[resampled]))
     return total / draws
 
 
