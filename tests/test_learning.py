@@ -41,10 +41,9 @@ def test_the_quick_start_draws_every_digit_for_both_judges(tmp_path):
     in at least 5% of them and a class mix within 0.05 of the real data's (total variation, issue
     16's goal; chance alone gives 0.03). The README's run reads 94.2% / 91.8% and 0.03 / 0.04 by
     the command line's judges; without mode seeking, seed 1 fails this (TV 0.06 / 0.07; the test
-    trains seed 0), as did
-    the recipe before it took clusters (78.5% / 63.7% confident, TV 0.11 / 0.10 against the
-    held-out digits' own reading, 0.07 by chance) and stopping it after 5 epochs (judge 1: twos
-    1.9%, TV 0.26)."""
+    trains seed 0), as did the recipe before it took clusters (78.5% / 63.7% confident, TV 0.11 /
+    0.10 against the held-out digits' own reading, 0.07 by chance) and stopping it after 5 epochs
+    (judge 1: twos 1.9%, TV 0.26)."""
     run = tmp_path / "quick-start"
     subprocess.run([sys.executable, str(ROOT / "train.py"), "--output", str(run)], check=True)
     for judge, scores in evaluation.score_samples_by_judge(run, "digits", 2000, seed=0).items():
