@@ -109,7 +109,8 @@ class GANOptions(OptimizerOptions):
     )
     ema_decay: float = option(
         0.999,
-        "decay of the generator's moving average that samples and exports use (0: the raw generator)",
+        "decay of the generator's moving average that samples and exports use (0: the raw generator); "
+        "a warm-up, (1 + t) / (10 + t) after t generator updates, caps it: 0.999 holds from update 8,990",
         "Karras et al. 2018",
         minimum=0,
     )

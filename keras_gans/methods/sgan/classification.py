@@ -70,7 +70,8 @@ class ClassificationOptions(ClassifierOptions):
     )
     ema_decay: float = option(
         0.999,
-        "one dataset: decay of the moving averages of generator and classifier used to sample, export and evaluate",
+        "one dataset: decay of the moving averages of generator and classifier used to sample, export and evaluate, "
+        "warmed up as gan's (0.999 holds from update 8,990)",
         "Salimans et al. 2016 (classifier); Karras et al. 2018",
         minimum=0,
     )
