@@ -6,6 +6,7 @@
     python benchmarks/throughput.py --data digits --steps 40 --epochs 16 --autotune on   # ms a step, epoch by epoch
     python benchmarks/throughput.py --data digits --steps 400 --steps-per-execution 1    # one step a call
     python benchmarks/throughput.py --data digits --steps 400 --precision mixed_bfloat16  # AMX's bfloat16
+    python benchmarks/throughput.py --method wgan --data mnist --set clusters=20   # any config key, as train's --set
 
 An image is one real image consumed by a train step (a WGAN step takes d_steps batches); for
 CycleGAN, one pair (an image of each domain). The first steps (tracing, compilation, caching the
@@ -18,6 +19,8 @@ import os
 import subprocess
 import sys
 import time
+
+from keras_gans.cli import config_setting
 
 
 def measure(args):
@@ -39,6 +42,7 @@ def measure(args):
             steps_per_epoch=args.steps,  # so that a call's steps divide the timed ones
             precision=args.precision,
         )
+        | dict(args.set)
     )
     keras.mixed_precision.set_global_policy(config.precision)  # this process trains nothing else
     keras.utils.set_random_seed(config.seed)
@@ -132,6 +136,7 @@ def main():
     parser.add_argument("--epochs", type=int, help="time each of this many epochs of --steps steps instead")
     parser.add_argument("--autotune", choices=("on", "off"), default="off", help="tf.data's, with --epochs")
     parser.add_argument("--compare", action="store_true")
+    parser.add_argument("--set", action="append", default=[], type=config_setting, help="KEY=VALUE, any config key")
     args = parser.parse_args()
     if args.compare:
         compare(args)

@@ -107,7 +107,7 @@ def _number_or_word(text):
 _EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
-def _key_value(text):
+def config_setting(text):
     """`--set KEY=VALUE` as (key, value), the value read as YAML."""
     key, equals, value = text.partition("=")
     key = key.strip()
@@ -161,7 +161,7 @@ def _probe(argv, prog=None):
     args.set_values = {}
     for text in args.set:
         try:
-            key, value = _key_value(text)
+            key, value = config_setting(text)
         except argparse.ArgumentTypeError:
             continue
         args.set_values[key] = value
@@ -287,7 +287,7 @@ def train_parser(method_name, prog="keras-gans train", catalog=None, recipe=None
     run.add_argument(
         "--set",
         action="append",
-        type=_key_value,
+        type=config_setting,
         metavar="KEY=VALUE",
         help="set any config key, with or without a flag of its own (--set lambda_cycle=3 is --lambda-cycle 3), "
         "checked as in a recipe; VALUE is read as YAML (1e-4 is a number; null leaves the key to the recipe "
