@@ -144,6 +144,21 @@ def test_mirrored_step_equals_single_device_step(two_replicas):
     assert_same_training(*logs, single, mirrored)
 
 
+def test_a_clipped_critic_clips_its_cluster_embedding_too():
+    """The wgan_mnist recipe clusters: the critic's embedding of the cluster label, which starts
+    far outside the clip, is a critic weight like the others."""
+    gan = clustered(
+        keras_gans.build("wgan", SHAPE, clusters=CLUSTERS, latent_dim=8, g_filters=8, d_filters=8, d_steps=1, seed=1)
+    )
+    gan.compile(g_optimizer=sgd(), d_optimizer=sgd(10.0), run_eagerly=True)
+    embeddings = [v for v in gan.discriminator.trainable_variables if "embedding" in v.path]
+    assert len(embeddings) == 1 and np.abs(embeddings[0].numpy()).max() > 1
+    gan.train_on_batch(random_images(8, SHAPE, 1))
+    largest = [np.abs(v.numpy()).max() for v in gan.discriminator.trainable_variables]
+    assert max(largest) <= 0.01 + 1e-7
+    assert np.abs(embeddings[0].numpy()).max() == pytest.approx(0.01, rel=1e-6)
+
+
 def test_keras_file_round_trip_keeps_the_clusters(tmp_path):
     gan = clustered(small_gan(adversarial_loss="hinge"))
     gan.compile(run_eagerly=True)
