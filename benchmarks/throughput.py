@@ -6,7 +6,7 @@
     python benchmarks/throughput.py --data digits --steps 40 --epochs 16 --autotune on   # ms a step, epoch by epoch
     python benchmarks/throughput.py --data digits --steps 400 --steps-per-execution 1    # one step a call
     python benchmarks/throughput.py --data digits --steps 400 --precision mixed_bfloat16  # AMX's bfloat16
-    python benchmarks/throughput.py --method wgan --data mnist --set clusters=20   # any config key, as train's --set
+    python benchmarks/throughput.py --method wgan --data mnist --set clusters=0   # any config key, as train's --set
 
 An image is one real image consumed by a train step (a WGAN step takes d_steps batches); for
 CycleGAN, one pair (an image of each domain). The first steps (tracing, compilation, caching the
