@@ -117,6 +117,8 @@ def compare(args):
             command += ["--xla"] if xla else []
             for flag, value in (("--batch-size", args.batch_size), ("--image-size", args.image_size)):
                 command += [flag, str(value)] if value else []
+            for key, value in args.set:  # JSON is YAML, which --set reads
+                command += ["--set", f"{key}={json.dumps(value)}"]
             env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3"}
             output = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             print(output.stdout.strip().splitlines()[-1], flush=True)
