@@ -148,7 +148,9 @@ def test_a_clipped_critic_clips_its_cluster_embedding_too():
     """The wgan_mnist recipe clusters: the critic's embedding of the cluster label, which starts
     far outside the clip, is a critic weight like the others."""
     gan = clustered(
-        keras_gans.build("wgan", SHAPE, clusters=CLUSTERS, latent_dim=8, g_filters=8, d_filters=8, d_steps=1, seed=1)
+        keras_gans.build(
+            "wgan", SHAPE, clusters=CLUSTERS, latent_dim=8, g_filters=8, d_filters=8, d_steps=1, clip_value=0.01, seed=1
+        )
     )
     gan.compile(g_optimizer=sgd(), d_optimizer=sgd(10.0), run_eagerly=True)
     embeddings = [v for v in gan.discriminator.trainable_variables if "embedding" in v.path]
