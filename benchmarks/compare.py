@@ -62,7 +62,7 @@ WORKLOADS = {
         channels=1,
         batch=128,
         steps=15,
-        recipe=dict(method="dcgan", data="mnist", note="dcgan_mnist recipe (40 clusters, mode seeking 0.02, R1 0.1)"),
+        recipe=dict(method="dcgan", data="mnist", note="dcgan_mnist recipe"),
         real=dict(name="mnist"),
     ),
     "wgangp32": dict(
