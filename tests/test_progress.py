@@ -95,19 +95,24 @@ def test_a_training_in_a_log_file_shows_only_its_own_lines_and_verbose_lets_tens
 
 
 class Previews:
-    """A stand-in model whose preview samples are alike or spread, as told."""
+    """A stand-in model whose preview samples are alike or spread, as told; with `one_per_row`,
+    a row's samples are one image (a conditional generator that ignores its noise)."""
 
-    def __init__(self):
+    def __init__(self, one_per_row=False):
         self.spread = 0.0
+        self.one_per_row = one_per_row
 
     def preview_rows(self, seed=0):
         samples = np.random.default_rng(seed).uniform(-1, 1, (2, 4, 3, 3, 1)) * self.spread
+        if self.one_per_row:
+            samples = np.repeat(samples[:, :1], 4, axis=1)
         return samples.astype("float32")
 
 
-def collapse_warnings(epochs):
+def collapse_warnings(epochs, one_per_row=False, **attributes):
     """The warnings CollapseWatch gives over `epochs`: (preview spread, logs) per epoch."""
-    said, model = [], Previews()
+    said, model = [], Previews(one_per_row)
+    model.__dict__.update(attributes)
     watch = CollapseWatch(warn=said.append)
     watch.set_model(model)
     for epoch, (spread, logs) in enumerate(epochs):
@@ -120,6 +125,17 @@ def test_alike_samples_are_a_collapse_only_after_they_differed():
     assert collapse_warnings([(0.0, {}), (0.001, {})]) == []  # a generator at its start
     said = collapse_warnings([(0.0, {}), (1.0, {}), (0.001, {})])
     assert len(said) == 1 and said[0].startswith("epoch 3: the samples have stopped differing (spread 0.0")
+
+
+def test_rows_of_one_image_each_are_a_collapse_from_the_first_epoch():
+    """A conditional generator's preview row is one class: rows that differ while each row's
+    samples are one image is a generator ignoring its noise, even at its start."""
+    said = collapse_warnings([(1.0, {})], one_per_row=True)
+    assert len(said) == 1 and said[0].startswith("epoch 1: the samples have stopped differing (spread 0.0000 within")
+    assert said[0].endswith("G ignores its noise")
+    assert collapse_warnings([(1.0, {})]) == []
+    hinted = collapse_warnings([(1.0, {})], one_per_row=True, mode_seeking=0.0)
+    assert hinted[0].endswith("G ignores its noise; --mode-seeking 0.1 makes G pay for it")
 
 
 def test_d_winning_outright_is_told_for_probabilities_and_not_for_a_critic():
