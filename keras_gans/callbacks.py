@@ -403,9 +403,10 @@ class CollapseWatch(keras.callbacks.Callback):
         if rows.shape[1] > 1 and spread < self.min_spread <= max(self.widest_spread, across) / 5:
             # A method with a mode-seeking term not in use: the term that gave the ACGAN its variety.
             hint = "; --mode-seeking 0.1 makes G pay for it" if getattr(self.model, "mode_seeking", None) == 0 else ""
+            best = f", {self.widest_spread:.4f} at best" if self.widest_spread else ""
             warnings.append(
                 f"the samples have stopped differing (spread {spread:.4f} within a preview row, {across:.4f} "
-                f"across the grid, {self.widest_spread:.4f} at best): mode collapse, G ignores its noise{hint}"
+                f"across the grid{best}): mode collapse, G ignores its noise{hint}"
             )
         self.widest_spread = max(self.widest_spread, spread)
         for text in warnings:
