@@ -368,14 +368,14 @@ class CollapseWatch(keras.callbacks.Callback):
 
     - D wins outright: its mean score on real images at least `pinned` and on fakes at most
       1 - `pinned` over a whole epoch (most of its steps), so G's gradient has vanished.
-    - G's samples stop differing: the spread within the preview's rows, per pixel, below
-      `min_spread` (images span [-1, 1]; a trained digit generator measures about 0.5 here) where
-      it was at least 5 times that in an earlier epoch, or is now across the rows. A generator near
-      its initial weights draws alike samples too (0.018 after the first epoch of the digits quick
-      start, 0.3 by its fourth): that is a start, not a collapse. Within rows, because a
-      conditional generator's row is one class: the MNIST ACGAN recipe drew one image per class
-      from its first epoch (spread 0.008 within rows, 0.29 across them), which the spread of the
-      whole grid did not see.
+    - G's samples stop differing: the mean spread (per pixel, images in [-1, 1]) within a preview
+      row is below `min_spread` while an earlier epoch's, or this epoch's across the whole grid,
+      was at least 5 x `min_spread`. A generator near its initial weights draws alike samples
+      everywhere (0.018 across the grid after the first epoch of an earlier digits quick start,
+      0.3 by its fourth): that is a start, not a collapse. Within rows, because a
+      conditional generator's row is one class: the MNIST ACGAN recipe before mode seeking drew
+      one image per class from its first epoch (0.0135 within rows, 0.30 across), which the
+      spread of the whole grid did not see; a healthy cGAN measures 0.24 to 0.27 within rows.
     The first needs D's outputs to be probabilities: a Wasserstein critic's scores are unbounded.
     """
 
