@@ -98,9 +98,10 @@ class Previews:
     """A stand-in model whose preview samples are alike or spread, as told; with `one_per_row`,
     a row's samples are one image (a conditional generator that ignores its noise)."""
 
-    def __init__(self, one_per_row=False):
+    def __init__(self, one_per_row=False, mode_seeking=None):
         self.spread = 0.0
         self.one_per_row = one_per_row
+        self.mode_seeking = mode_seeking
 
     def preview_rows(self, seed=0):
         samples = np.random.default_rng(seed).uniform(-1, 1, (2, 4, 3, 3, 1)) * self.spread
@@ -109,10 +110,9 @@ class Previews:
         return samples.astype("float32")
 
 
-def collapse_warnings(epochs, one_per_row=False, **attributes):
+def collapse_warnings(epochs, one_per_row=False, mode_seeking=None):
     """The warnings CollapseWatch gives over `epochs`: (preview spread, logs) per epoch."""
-    said, model = [], Previews(one_per_row)
-    model.__dict__.update(attributes)
+    said, model = [], Previews(one_per_row, mode_seeking)
     watch = CollapseWatch(warn=said.append)
     watch.set_model(model)
     for epoch, (spread, logs) in enumerate(epochs):
